@@ -1,0 +1,49 @@
+//! Check latency on generated policy sets (see `workload.rs` for their shape), and
+//! compile time of the large set. Run with `cargo bench --bench check`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod workload;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use rampart::{PolicySet, Request, Snapshot};
+use std::hint::black_box;
+use workload::Workload;
+
+fn compile(w: &Workload) -> Snapshot {
+    let mut set = PolicySet::new();
+    set.add_source("bench.policy", w.policy.clone());
+    set.compile().unwrap_or_else(|r| panic!("{}", r.render(false)))
+}
+
+fn bench_checks(c: &mut Criterion, name: &str, w: &Workload) {
+    let snapshot = compile(w);
+    let requests: Vec<Request<'_>> =
+        w.requests.iter().map(|j| Request::from_json(j, snapshot.limits()).unwrap()).collect();
+    let allowed = requests.iter().filter(|r| snapshot.check(r).is_allowed()).count();
+    eprintln!("{name}: {} of {} requests allowed", allowed, requests.len());
+    let mut i = 0;
+    c.bench_function(&format!("check/{name}"), |b| {
+        b.iter(|| {
+            i = (i + 1) % requests.len();
+            black_box(snapshot.check(black_box(&requests[i])))
+        })
+    });
+}
+
+fn checks(c: &mut Criterion) {
+    bench_checks(c, "small_rbac", &workload::small_rbac(7));
+    bench_checks(c, "large_rbac", &workload::large_rbac(7));
+    bench_checks(c, "abac", &workload::abac(7));
+}
+
+fn compiling(c: &mut Criterion) {
+    let large = workload::large_rbac(7);
+    let mut group = c.benchmark_group("compile");
+    group.sample_size(10);
+    group.bench_function("large_rbac", |b| b.iter(|| black_box(compile(&large))));
+    group.finish();
+}
+
+criterion_group!(benches, checks, compiling);
+criterion_main!(benches);

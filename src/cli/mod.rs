@@ -1,0 +1,84 @@
+//! The `rampart` commands.
+//!
+//! Exit codes: 0 success, 1 findings (policy errors for `check`, malformed requests
+//! for `eval`), 2 usage or I/O error, or a policy set that does not compile for `eval`.
+
+mod check;
+mod eval;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+
+/// Rampart: an authorization engine. Compile policies, ask for decisions.
+#[derive(Debug, Parser)]
+#[command(name = "rampart", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Compile a policy set and report every problem with file, line and column.
+    ///
+    /// Example: rampart check policies/
+    ///
+    /// Exit code 0 when the set compiles cleanly, 1 when it has errors, 2 on a usage or I/O error.
+    Check {
+        /// Policy files or directories.
+        #[arg(default_value = "policies")]
+        paths: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Decide requests: read one JSON request, or JSON Lines (one request per line), and
+    /// print one JSON decision per request, with its reasons.
+    ///
+    /// Example: rampart eval policies/examples/member-deletes-own-mail.json
+    ///
+    /// A malformed request line prints an error object for that line and processing
+    /// goes on; the exit code is then 1.
+    Eval {
+        /// Policy files or directories.
+        #[arg(short = 'p', long = "policies", default_value = "policies")]
+        policies: Vec<PathBuf>,
+        /// The request file; `-` or nothing reads standard input.
+        input: Option<PathBuf>,
+        /// Add every rule considered and why it did or did not apply.
+        #[arg(long)]
+        explain: bool,
+    },
+}
+
+/// How to print results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// For people: rustc-style diagnostics.
+    Human,
+    /// For tools: one JSON object per diagnostic, one per line.
+    Json,
+}
+
+/// Runs a command and returns its exit code.
+pub fn run(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Check { paths, format } => check::run(&paths, format),
+        Command::Eval { policies, input, explain } => eval::run(&policies, input.as_deref(), explain),
+    }
+}
+
+/// Whether to colour output on standard error.
+fn color_stderr() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
+/// Loads a policy set from paths.
+fn policy_set(paths: &[PathBuf]) -> rampart::PolicySet {
+    let mut set = rampart::PolicySet::new();
+    for p in paths {
+        set.add_path(p);
+    }
+    set
+}

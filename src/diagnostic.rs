@@ -1,0 +1,365 @@
+//! Compile diagnostics as data: what went wrong, where, and how to fix it.
+//!
+//! Every problem found while loading, parsing or compiling a policy set is a
+//! [`Diagnostic`]. Rendering (for a terminal or as JSON) happens at the edge, in
+//! [`Report::render`] and the CLI.
+
+use crate::source::{Location, Sources, Span};
+use std::fmt;
+
+/// How serious a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The policy set cannot be compiled.
+    Error,
+    /// The policy set compiles, but something is probably wrong.
+    Warning,
+}
+
+/// What kind of thing a name refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameKind {
+    /// A resource kind.
+    Resource,
+    /// An action of a resource kind.
+    Action,
+    /// An attribute of a resource kind.
+    Attribute,
+    /// A permission group.
+    Group,
+    /// A role.
+    Role,
+    /// An access policy.
+    Policy,
+}
+
+impl fmt::Display for NameKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NameKind::Resource => "resource kind",
+            NameKind::Action => "action",
+            NameKind::Attribute => "attribute",
+            NameKind::Group => "group",
+            NameKind::Role => "role",
+            NameKind::Policy => "policy",
+        })
+    }
+}
+
+/// What went wrong. The `Display` text is the diagnostic's message.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The file could not be read.
+    #[error("cannot read `{path}`: {reason}")]
+    Io {
+        /// The path that failed.
+        path: String,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// An input limit was exceeded.
+    #[error("{what} exceeds the limit of {limit}")]
+    Limit {
+        /// What was too big.
+        what: String,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// The DSL text does not follow the grammar.
+    #[error("syntax error: {message}")]
+    Syntax {
+        /// What the parser expected.
+        message: String,
+    },
+    /// The YAML text is malformed or has the wrong shape.
+    #[error("invalid YAML: {message}")]
+    Yaml {
+        /// The YAML parser's message.
+        message: String,
+    },
+    /// A name is defined twice.
+    #[error("duplicate {kind} `{name}`")]
+    Duplicate {
+        /// What kind of name.
+        kind: NameKind,
+        /// The name.
+        name: String,
+        /// Where it was first defined.
+        first: Location,
+    },
+    /// A name that does not refer to anything.
+    #[error("unknown {kind} `{name}`")]
+    Unknown {
+        /// What kind of name was expected.
+        kind: NameKind,
+        /// The name as written.
+        name: String,
+        /// The closest known name, if one is close.
+        suggestion: Option<String>,
+        /// Where the name was looked up (for an action: the resource kinds).
+        scope: Option<String>,
+    },
+    /// A pattern that matches no declared permission.
+    #[error("`{pattern}` matches no declared permission")]
+    EmptyPattern {
+        /// The pattern as written.
+        pattern: String,
+    },
+    /// Roles that inherit from each other in a cycle.
+    #[error("inheritance cycle: {}", cycle.join(" -> "))]
+    Cycle {
+        /// The roles in the cycle, first role repeated at the end.
+        cycle: Vec<String>,
+    },
+    /// A malformed expression, literal, pattern or field.
+    #[error("{message}")]
+    Invalid {
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
+        help: Option<String>,
+    },
+    /// An expression whose operand types do not fit.
+    #[error("type error: {message}")]
+    Type {
+        /// What does not fit.
+        message: String,
+    },
+}
+
+impl ErrorKind {
+    /// The stable code of this kind of error, as shown in `error[R0003]`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ErrorKind::Io { .. } => "R0001",
+            ErrorKind::Limit { .. } => "R0002",
+            ErrorKind::Syntax { .. } | ErrorKind::Yaml { .. } => "R0010",
+            ErrorKind::Duplicate { .. } => "R0011",
+            ErrorKind::Unknown { kind: NameKind::Role, .. } => "R0003",
+            ErrorKind::Unknown { kind: NameKind::Group, .. } => "R0004",
+            ErrorKind::Unknown { kind: NameKind::Resource, .. } => "R0005",
+            ErrorKind::Unknown { kind: NameKind::Action, .. } => "R0006",
+            ErrorKind::Unknown { .. } => "R0007",
+            ErrorKind::EmptyPattern { .. } => "R0012",
+            ErrorKind::Cycle { .. } => "R0013",
+            ErrorKind::Invalid { .. } => "R0014",
+            ErrorKind::Type { .. } => "R0015",
+        }
+    }
+
+    /// A line saying how to fix the problem, when there is something useful to say.
+    pub fn help(&self) -> Option<String> {
+        match self {
+            ErrorKind::Unknown { suggestion: Some(s), .. } => Some(format!("did you mean `{s}`?")),
+            ErrorKind::Unknown { kind, scope, .. } => Some(match scope {
+                Some(scope) => format!("declare it in {scope}, or correct the spelling"),
+                None => format!("declare the {kind}, or correct the spelling"),
+            }),
+            ErrorKind::Duplicate { first, .. } => {
+                Some(format!("first defined at {first}; rename or remove one of them"))
+            }
+            ErrorKind::Cycle { .. } => Some("remove one of the `inherits` links in the cycle".into()),
+            ErrorKind::EmptyPattern { .. } => {
+                Some("declare the resource kind and action, or correct the pattern".into())
+            }
+            ErrorKind::Limit { .. } => Some("split the input, or raise the limit in `Limits`".into()),
+            ErrorKind::Invalid { help, .. } => help.clone(),
+            _ => None,
+        }
+    }
+}
+
+/// One problem, with its location.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostic {
+    /// How serious it is.
+    pub severity: Severity,
+    /// What went wrong.
+    pub kind: ErrorKind,
+    /// Where, if the problem is located in a source text.
+    pub span: Option<Span>,
+}
+
+impl Diagnostic {
+    /// An error at a span.
+    pub fn error(kind: ErrorKind, span: Span) -> Diagnostic {
+        Diagnostic { severity: Severity::Error, kind, span: Some(span) }
+    }
+
+    /// An error with no location (an unreadable file, say).
+    pub fn unlocated(kind: ErrorKind) -> Diagnostic {
+        Diagnostic { severity: Severity::Error, kind, span: None }
+    }
+
+    /// The message: lowercase, no final period.
+    pub fn message(&self) -> String {
+        self.kind.to_string()
+    }
+}
+
+/// Every diagnostic of a policy set, with the sources they point into.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The texts the diagnostics' spans point into.
+    pub sources: Sources,
+    /// The diagnostics, in source order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// A diagnostic resolved for output: plain strings, stable field names.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DiagnosticRecord {
+    /// `error` or `warning`.
+    pub severity: Severity,
+    /// The stable code, such as `R0003`.
+    pub code: &'static str,
+    /// The message.
+    pub message: String,
+    /// How to fix it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// The file, line and column, when located.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// The source text the span covers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snippet: Option<String>,
+}
+
+impl Report {
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    /// The diagnostics as plain records (for JSON output and for tests).
+    pub fn records(&self) -> Vec<DiagnosticRecord> {
+        self.diagnostics
+            .iter()
+            .map(|d| DiagnosticRecord {
+                severity: d.severity,
+                code: d.kind.code(),
+                message: d.message(),
+                help: d.kind.help(),
+                location: d.span.map(|s| self.sources.locate(s)),
+                snippet: d.span.and_then(|s| self.sources.get(s.source()).text().get(s.range()).map(str::to_owned)),
+            })
+            .collect()
+    }
+
+    /// Renders every diagnostic like rustc does: code, `file:line:col`, the source line
+    /// with the span underlined, and a `help:` line. `color` adds ANSI styles.
+    pub fn render(&self, color: bool) -> String {
+        use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+        let renderer = if color { Renderer::styled() } else { Renderer::plain() };
+        let mut out = String::new();
+        for d in &self.diagnostics {
+            let level = match d.severity {
+                Severity::Error => Level::ERROR,
+                Severity::Warning => Level::WARNING,
+            };
+            let message = d.message();
+            let help = d.kind.help();
+            let mut group = Group::with_title(level.primary_title(message.as_str()).id(d.kind.code()));
+            if let Some(span) = d.span {
+                let source = self.sources.get(span.source());
+                let mut range = span.range();
+                range.end = range.end.min(source.text().len());
+                range.start = range.start.min(range.end);
+                group = group.element(
+                    Snippet::source(source.text()).path(source.name()).annotation(AnnotationKind::Primary.span(range)),
+                );
+            }
+            if let Some(help) = &help {
+                group = group.element(Level::HELP.message(help.as_str()));
+            }
+            out.push_str(&renderer.render(&[group]));
+            out.push_str("\n\n");
+        }
+        let errors = self.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+        if errors > 0 {
+            let s = if errors == 1 { "" } else { "s" };
+            out.push_str(&format!("error: could not compile the policy set due to {errors} error{s}\n"));
+        }
+        out
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for r in self.records() {
+            match &r.location {
+                Some(loc) => writeln!(f, "{loc}: {}[{}]: {}", severity_word(r.severity), r.code, r.message)?,
+                None => writeln!(f, "{}[{}]: {}", severity_word(r.severity), r.code, r.message)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+fn severity_word(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    }
+}
+
+impl std::error::Error for Report {}
+
+/// The closest name to `name` among `candidates`, if it is close enough to be a likely typo.
+pub(crate) fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let limit = (name.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .filter(|c| *c != name)
+        .map(|c| (edit_distance(name, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, c)| c.to_owned())
+}
+
+/// Edit distance over characters, counting a swap of two neighbours as one edit
+/// (optimal string alignment), so `mial` is one edit from `mail`.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    // d[i][j]: distance between a[..i] and b[..j]; three rows suffice.
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for i in 1..=a.len() {
+        cur[0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j - 1] + cost).min(prev[j] + 1).min(cur[j - 1] + 1);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                cur[j] = cur[j].min(before[j - 2] + 1);
+            }
+        }
+        std::mem::swap(&mut before, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names_only() {
+        assert_eq!(suggest("viewr", ["viewer", "member", "admin"]), Some("viewer".into()));
+        assert_eq!(suggest("zzz", ["viewer", "member"]), None);
+        assert_eq!(suggest("admin", ["admin"]), None);
+    }
+
+    #[test]
+    fn edit_distance_counts_single_edits() {
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "ab"), 2);
+        assert_eq!(edit_distance("mial", "mail"), 1);
+        assert_eq!(suggest("sned", ["send", "read"]), Some("send".into()));
+    }
+}

@@ -1,0 +1,469 @@
+//! Eval: one request against a snapshot.
+//!
+//! Order: resolve the permission and roles; deny policies (an erroring deny applies);
+//! then the principal's grants, unconditional first; then allow policies; otherwise
+//! deny. Only rules indexed under the requested permission are looked at, and a plain
+//! role check is a binary search per presented role, with no allocation.
+
+use crate::compile::expr::{AttrPath, Cmp, Cond, Lit};
+use crate::compile::{GrantRule, PermId, Policy, PolicyId, RoleId, Snapshot};
+use crate::decision::{Decision, EvalError, EvalErrorKind, Outcome, RequestProblem, Rule, Trace};
+use crate::glob::glob_match;
+use crate::request::{Attrs, Request, Value};
+use crate::syntax::ast::{Effect, Root};
+use std::net::IpAddr;
+
+/// Receives every rule considered. The no-op tracer compiles away.
+pub(crate) trait Tracer {
+    /// Whether to evaluate every candidate rule rather than stop once decided.
+    const EXHAUSTIVE: bool;
+    fn step(&mut self, rule: Rule, outcome: Outcome);
+}
+
+pub(crate) struct NoTrace;
+
+impl Tracer for NoTrace {
+    const EXHAUSTIVE: bool = false;
+    #[inline(always)]
+    fn step(&mut self, _: Rule, _: Outcome) {}
+}
+
+impl Tracer for Trace {
+    const EXHAUSTIVE: bool = true;
+    fn step(&mut self, rule: Rule, outcome: Outcome) {
+        self.steps.push((rule, outcome));
+    }
+}
+
+impl Snapshot {
+    /// Decides a request. Never fails: problems with the request give a deny decision
+    /// that says what was wrong ([`Decision::problem`]).
+    pub fn check(&self, request: &Request<'_>) -> Decision {
+        evaluate(self, request, &mut NoTrace)
+    }
+
+    /// Decides a request and records every rule that could have decided it, and why
+    /// each did or did not apply. Gives the same decision as [`Snapshot::check`].
+    pub fn explain(&self, request: &Request<'_>) -> (Decision, Trace) {
+        let mut trace = Trace::default();
+        let decision = evaluate(self, request, &mut trace);
+        (decision, trace)
+    }
+}
+
+/// Role ids resolved from a request, on the stack for the common case.
+struct RoleSet {
+    inline: [RoleId; 16],
+    len: usize,
+    spill: Vec<RoleId>,
+}
+
+impl RoleSet {
+    fn as_slice(&self) -> &[RoleId] {
+        if self.spill.is_empty() { &self.inline[..self.len] } else { &self.spill }
+    }
+
+    fn push(&mut self, id: RoleId) {
+        if self.as_slice().contains(&id) {
+            return;
+        }
+        if self.spill.is_empty() && self.len < self.inline.len() {
+            self.inline[self.len] = id;
+            self.len += 1;
+        } else {
+            if self.spill.is_empty() {
+                self.spill.extend_from_slice(&self.inline[..self.len]);
+            }
+            self.spill.push(id);
+        }
+    }
+}
+
+fn evaluate<T: Tracer>(snap: &Snapshot, req: &Request<'_>, t: &mut T) -> Decision {
+    if let Err(e) = req.check_limits(&snap.limits) {
+        return Decision::refuse(RequestProblem::Invalid(e));
+    }
+    let Some(&kind) = snap.kind_ids.get(&*req.resource.kind) else {
+        return Decision::refuse(RequestProblem::UnknownKind { kind: req.resource.kind.to_string() });
+    };
+    let Some(&perm) = snap.kinds[kind.index()].actions.get(&*req.action) else {
+        let (kind, action) = (req.resource.kind.to_string(), req.action.to_string());
+        return Decision::refuse(RequestProblem::UnknownAction { kind, action });
+    };
+    let mut decision = Decision::default();
+    let mut roles = RoleSet { inline: [RoleId(0); 16], len: 0, spill: Vec::new() };
+    for name in req.principal.roles.iter() {
+        match snap.role_ids.get(name) {
+            Some(id) => roles.push(*id),
+            None => decision.unknown_roles.push(name.into()),
+        }
+    }
+    let cx = Cx { snap, req, roles: roles.as_slice() };
+    let perm_ix = perm.index();
+
+    for &pid in snap.deny_index.row(perm_ix) {
+        let rule = Rule::Policy(pid);
+        let outcome = cx.policy(&snap.policies[pid.index()]);
+        if let Outcome::ConditionError(kind) = outcome {
+            decision.errors.push(EvalError { rule, kind });
+        }
+        if matches!(outcome, Outcome::Applies | Outcome::ConditionError(_)) {
+            decision.deny_by(rule);
+        }
+        t.step(rule, outcome);
+    }
+    if decision.is_denied_by_rule() && !T::EXHAUSTIVE {
+        return decision;
+    }
+
+    for &role in cx.roles {
+        let plain = snap.plain.row(role.index());
+        if let Ok(i) = plain.binary_search_by_key(&perm, |e| e.0) {
+            let rule = Rule::Grant { role, grant: plain[i].1 };
+            decision.allow(rule);
+            t.step(rule, Outcome::Applies);
+            if !T::EXHAUSTIVE {
+                return decision;
+            }
+        }
+    }
+    for &role in cx.roles {
+        for &(_, grant) in equal_range(snap.guarded.row(role.index()), perm) {
+            let rule = Rule::Grant { role, grant };
+            let outcome = cx.grant(&snap.grants[grant.index()]);
+            record_allow(&mut decision, rule, outcome, t);
+            if decision.is_allowed() && !T::EXHAUSTIVE {
+                return decision;
+            }
+        }
+    }
+    for &pid in snap.allow_index.row(perm_ix) {
+        let rule = Rule::Policy(pid);
+        let outcome = cx.policy(&snap.policies[pid.index()]);
+        record_allow(&mut decision, rule, outcome, t);
+        if decision.is_allowed() && !T::EXHAUSTIVE {
+            return decision;
+        }
+    }
+    decision
+}
+
+fn record_allow<T: Tracer>(decision: &mut Decision, rule: Rule, outcome: Outcome, t: &mut T) {
+    match outcome {
+        Outcome::Applies => decision.allow(rule),
+        Outcome::ConditionError(kind) => decision.errors.push(EvalError { rule, kind }),
+        _ => {}
+    }
+    t.step(rule, outcome);
+}
+
+/// The entries of a row sorted by permission whose permission is `perm`.
+fn equal_range<T>(row: &[(PermId, T)], perm: PermId) -> &[(PermId, T)] {
+    let start = row.partition_point(|e| e.0 < perm);
+    let end = start + row[start..].partition_point(|e| e.0 == perm);
+    &row[start..end]
+}
+
+/// A value during evaluation, borrowing from the request or the snapshot.
+#[derive(Debug, Clone, Copy)]
+enum Val<'a> {
+    Bool(bool),
+    Int(i64),
+    Str(&'a str),
+    Ip(IpAddr),
+    List(List<'a>),
+    Map,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum List<'a> {
+    Request(&'a [Value<'a>]),
+    Lit(&'a [Lit]),
+}
+
+impl<'a> Val<'a> {
+    fn of_value(v: &'a Value<'a>) -> Val<'a> {
+        match v {
+            Value::Bool(b) => Val::Bool(*b),
+            Value::Int(n) => Val::Int(*n),
+            Value::Str(s) => Val::Str(s),
+            Value::Ip(ip) => Val::Ip(*ip),
+            Value::List(items) => Val::List(List::Request(items)),
+            Value::Map(_) => Val::Map,
+        }
+    }
+
+    fn of_lit(l: &'a Lit) -> Val<'a> {
+        match l {
+            Lit::Bool(b) => Val::Bool(*b),
+            Lit::Int(n) => Val::Int(*n),
+            Lit::Str(s) => Val::Str(s),
+            Lit::Ip(ip) => Val::Ip(*ip),
+            Lit::List(items) => Val::List(List::Lit(items)),
+        }
+    }
+
+    fn type_name(&self) -> &'static str {
+        match self {
+            Val::Bool(_) => "bool",
+            Val::Int(_) => "int",
+            Val::Str(_) => "string",
+            Val::Ip(_) => "ip",
+            Val::List(_) => "list",
+            Val::Map => "map",
+        }
+    }
+
+    fn mismatch(&self, expected: &'static str) -> EvalErrorKind {
+        EvalErrorKind::Type { expected, found: self.type_name() }
+    }
+
+    fn bool(self) -> Result<bool, EvalErrorKind> {
+        match self {
+            Val::Bool(b) => Ok(b),
+            other => Err(other.mismatch("bool")),
+        }
+    }
+
+    fn int(self) -> Result<i64, EvalErrorKind> {
+        match self {
+            Val::Int(n) => Ok(n),
+            other => Err(other.mismatch("int")),
+        }
+    }
+
+    fn str(self) -> Result<&'a str, EvalErrorKind> {
+        match self {
+            Val::Str(s) => Ok(s),
+            other => Err(other.mismatch("string")),
+        }
+    }
+
+    fn ip(self) -> Result<IpAddr, EvalErrorKind> {
+        match self {
+            Val::Ip(ip) => Ok(ip),
+            Val::Str(s) => s.parse().map_err(|_| EvalErrorKind::NotAnIp),
+            other => Err(other.mismatch("ip")),
+        }
+    }
+}
+
+impl List<'_> {
+    fn len(&self) -> usize {
+        match self {
+            List::Request(items) => items.len(),
+            List::Lit(items) => items.len(),
+        }
+    }
+
+    fn any(&self, mut f: impl FnMut(Val<'_>) -> Result<bool, EvalErrorKind>) -> Result<bool, EvalErrorKind> {
+        match self {
+            List::Request(items) => {
+                for v in items.iter() {
+                    if f(Val::of_value(v))? {
+                        return Ok(true);
+                    }
+                }
+            }
+            List::Lit(items) => {
+                for l in items.iter() {
+                    if f(Val::of_lit(l))? {
+                        return Ok(true);
+                    }
+                }
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// Equality; values of different types are a type error (strings and IPs compare as IPs).
+fn equal(a: Val<'_>, b: Val<'_>) -> Result<bool, EvalErrorKind> {
+    Ok(match (a, b) {
+        (Val::Bool(x), Val::Bool(y)) => x == y,
+        (Val::Int(x), Val::Int(y)) => x == y,
+        (Val::Str(x), Val::Str(y)) => x == y,
+        (Val::Ip(x), Val::Ip(y)) => x.to_canonical() == y.to_canonical(),
+        (Val::Ip(ip), Val::Str(s)) | (Val::Str(s), Val::Ip(ip)) => {
+            s.parse::<IpAddr>().is_ok_and(|p| p.to_canonical() == ip.to_canonical())
+        }
+        (Val::List(x), Val::List(y)) => {
+            if x.len() != y.len() {
+                return Ok(false);
+            }
+            for i in 0..x.len() {
+                if !equal(x.get(i), y.get(i))? {
+                    return Ok(false);
+                }
+            }
+            true
+        }
+        (a, b) => return Err(EvalErrorKind::Compare { left: a.type_name(), right: b.type_name() }),
+    })
+}
+
+/// Whether a list holds a value. Items of another type than the value do not match;
+/// when none matches and some had another type, that is an error (so the answer does
+/// not depend on the order of the items).
+fn contains(items: List<'_>, needle: Val<'_>) -> Result<bool, EvalErrorKind> {
+    let mut mismatch = None;
+    let found = items.any(|v| match equal(needle, v) {
+        Ok(eq) => Ok(eq),
+        Err(e) => {
+            mismatch = Some(e);
+            Ok(false)
+        }
+    })?;
+    match mismatch {
+        Some(e) if !found => Err(e),
+        _ => Ok(found),
+    }
+}
+
+impl<'a> List<'a> {
+    fn get(&self, i: usize) -> Val<'a> {
+        match self {
+            List::Request(items) => Val::of_value(&items[i]),
+            List::Lit(items) => Val::of_lit(&items[i]),
+        }
+    }
+}
+
+/// One request's view of the snapshot during evaluation.
+struct Cx<'a> {
+    snap: &'a Snapshot,
+    req: &'a Request<'a>,
+    roles: &'a [RoleId],
+}
+
+impl<'a> Cx<'a> {
+    /// Whether the principal holds `role`, directly or by inheritance.
+    fn holds(&self, role: RoleId) -> bool {
+        self.roles.iter().any(|r| self.snap.ancestors.row(r.index()).binary_search(&role).is_ok())
+    }
+
+    fn policy(&self, p: &'a Policy) -> Outcome {
+        if !p.roles.is_empty() && !p.roles.iter().any(|r| self.holds(*r)) {
+            return Outcome::RoleNotHeld;
+        }
+        if !p.principals.is_empty() && !p.principals.iter().any(|g| glob_match(g, &self.req.principal.id)) {
+            return Outcome::PrincipalNotMatched;
+        }
+        if !p.resources.is_empty() && !p.resources.iter().any(|g| glob_match(g, &self.req.resource.id)) {
+            return Outcome::ResourceNotMatched;
+        }
+        self.condition(p.cond.as_ref(), p.unless)
+    }
+
+    fn grant(&self, g: &'a GrantRule) -> Outcome {
+        if let Some(on) = &g.on
+            && !glob_match(on, &self.req.resource.id)
+        {
+            return Outcome::ResourceNotMatched;
+        }
+        self.condition(g.when.as_ref(), false)
+    }
+
+    fn condition(&self, cond: Option<&'a Cond>, unless: bool) -> Outcome {
+        let Some(cond) = cond else { return Outcome::Applies };
+        match self.eval(cond).and_then(Val::bool) {
+            Ok(b) if b != unless => Outcome::Applies,
+            Ok(_) => Outcome::ConditionFalse,
+            Err(e) => Outcome::ConditionError(e),
+        }
+    }
+
+    fn lookup(&self, path: &AttrPath) -> Option<&'a Value<'a>> {
+        let root: &'a Attrs<'a> = match path.root {
+            Root::Principal => &self.req.principal.attrs,
+            Root::Resource => &self.req.resource.attrs,
+            Root::Context => &self.req.context,
+        };
+        let (first, rest) = path.keys.split_first()?;
+        let mut value = root.get(first)?;
+        for key in rest {
+            match value {
+                Value::Map(m) => value = m.get(key)?,
+                _ => return None,
+            }
+        }
+        Some(value)
+    }
+
+    /// The number of distinct roles the principal holds, inherited ones included.
+    fn role_count(&self) -> usize {
+        let rows: &[RoleId] = self.roles;
+        let mut count = 0;
+        for (i, r) in rows.iter().enumerate() {
+            for a in self.snap.ancestors.row(r.index()) {
+                let seen = rows[..i].iter().any(|p| self.snap.ancestors.row(p.index()).binary_search(a).is_ok());
+                count += usize::from(!seen);
+            }
+        }
+        count
+    }
+
+    fn eval(&self, c: &'a Cond) -> Result<Val<'a>, EvalErrorKind> {
+        Ok(match c {
+            Cond::Lit(l) => Val::of_lit(l),
+            Cond::PrincipalId => Val::Str(&self.req.principal.id),
+            Cond::ResourceId => Val::Str(&self.req.resource.id),
+            Cond::ResourceKind => Val::Str(&self.req.resource.kind),
+            Cond::Attr(a) => {
+                let path = &self.snap.attr_paths[a.0 as usize];
+                Val::of_value(self.lookup(path).ok_or(EvalErrorKind::Missing(*a))?)
+            }
+            Cond::Has(a) => Val::Bool(self.lookup(&self.snap.attr_paths[a.0 as usize]).is_some()),
+            Cond::HasRole(r) => Val::Bool(self.holds(*r)),
+            Cond::InRoles(name) => {
+                let name = self.eval(name)?.str()?;
+                Val::Bool(self.snap.role_ids.get(name).is_some_and(|r| self.holds(*r)))
+            }
+            Cond::RoleCount => Val::Int(i64::try_from(self.role_count()).unwrap_or(i64::MAX)),
+            Cond::AsIp(inner) => Val::Ip(self.eval(inner)?.ip()?),
+            Cond::Not(inner) => Val::Bool(!self.eval(inner)?.bool()?),
+            Cond::And(l, r) => Val::Bool(self.eval(l)?.bool()? && self.eval(r)?.bool()?),
+            Cond::Or(l, r) => Val::Bool(self.eval(l)?.bool()? || self.eval(r)?.bool()?),
+            Cond::Cmp(op, l, r) => {
+                let (l, r) = (self.eval(l)?, self.eval(r)?);
+                Val::Bool(match op {
+                    Cmp::Eq => equal(l, r)?,
+                    Cmp::Ne => !equal(l, r)?,
+                    Cmp::Lt => l.int()? < r.int()?,
+                    Cmp::Le => l.int()? <= r.int()?,
+                    Cmp::Gt => l.int()? > r.int()?,
+                    Cmp::Ge => l.int()? >= r.int()?,
+                })
+            }
+            Cond::In(needle, list) => {
+                let needle = self.eval(needle)?;
+                match self.eval(list)? {
+                    Val::List(items) => Val::Bool(contains(items, needle)?),
+                    other => return Err(other.mismatch("list")),
+                }
+            }
+            Cond::InCidr(ip, net) => Val::Bool(net.contains(self.eval(ip)?.ip()?)),
+            Cond::StartsWith(s, p) => Val::Bool(self.eval(s)?.str()?.starts_with(self.eval(p)?.str()?)),
+            Cond::EndsWith(s, p) => Val::Bool(self.eval(s)?.str()?.ends_with(self.eval(p)?.str()?)),
+            Cond::Matches(s, p) => {
+                let s = self.eval(s)?.str()?;
+                Val::Bool(glob_match(self.eval(p)?.str()?, s))
+            }
+            Cond::Len(x) => {
+                let n = match self.eval(x)? {
+                    Val::Str(s) => s.chars().count(),
+                    Val::List(items) => items.len(),
+                    other => return Err(other.mismatch("string or list")),
+                };
+                Val::Int(i64::try_from(n).unwrap_or(i64::MAX))
+            }
+        })
+    }
+}
+
+impl Snapshot {
+    /// The effect of an access policy, by id.
+    pub fn policy_effect(&self, id: PolicyId) -> Option<Effect> {
+        self.policies.get(id.index()).map(|p| p.effect)
+    }
+}

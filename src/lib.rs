@@ -1,0 +1,24 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+mod compile;
+mod decision;
+mod diagnostic;
+mod eval;
+mod glob;
+mod limits;
+mod policy_set;
+mod request;
+mod source;
+pub mod syntax;
+
+pub use compile::{AttrRef, Counts, GrantId, HeldPermission, KindId, PermId, PolicyId, RoleId, Snapshot, compile};
+pub use decision::{
+    Decision, DecisionReport, EvalError, EvalErrorKind, Outcome, RequestProblem, Rule, RuleReport, Trace,
+};
+pub use diagnostic::{Diagnostic, DiagnosticRecord, ErrorKind, NameKind, Report, Severity};
+pub use glob::glob_match;
+pub use limits::Limits;
+pub use policy_set::{PolicySet, load};
+pub use request::{Attr, Attrs, Principal, Request, RequestError, Resource, Roles, Slice, Value, attr};
+pub use source::{LineCol, Location, Source, SourceId, Sources, Span};

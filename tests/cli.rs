@@ -1,0 +1,123 @@
+//! The `rampart` binary, end to end: output and exit codes.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn rampart(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    pipe.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(pipe);
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A fresh directory under the target directory for one test's files.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn check_accepts_the_bundled_policies() {
+    let out = rampart(&["check"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).starts_with("ok: "), "{}", text(&out.stderr));
+}
+
+#[test]
+fn check_reports_errors_with_exit_code_one() {
+    let dir = scratch("check-errors");
+    std::fs::write(dir.join("bad.policy"), "resource mail { actions: read }\nrole r { grant mail:raed }\n").unwrap();
+    let out = rampart(&["check", dir.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("error[R0006]: unknown action `mail:raed`"), "{err}");
+    assert!(err.contains("bad.policy:2:21"), "{err}");
+    assert!(err.contains("= help: did you mean `read`?"), "{err}");
+
+    let out = rampart(&["check", "--format", "json", dir.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["code"], "R0006");
+    assert_eq!(lines[0]["severity"], "error");
+    assert_eq!(lines[0]["location"]["line"], 2);
+    assert_eq!(lines[0]["location"]["column"], 21);
+    assert_eq!(lines[0]["help"], "did you mean `read`?");
+}
+
+#[test]
+fn check_on_a_missing_path_is_an_io_error() {
+    let out = rampart(&["check", "no/such/dir"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot read `no/such/dir`"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn usage_errors_exit_with_two() {
+    assert_eq!(rampart(&["frobnicate"], None).status.code(), Some(2));
+    assert_eq!(rampart(&["check", "--format", "xml"], None).status.code(), Some(2));
+}
+
+#[test]
+fn eval_decides_the_readme_example() {
+    let out = rampart(&["eval", "policies/examples/member-deletes-own-mail.json"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let decision: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!(decision["decision"], "allow");
+    assert_eq!(decision["reasons"][0]["rule"], "grant");
+    assert!(decision.get("considered").is_none());
+}
+
+#[test]
+fn eval_reads_json_lines_and_survives_bad_lines() {
+    let dir = scratch("eval-lines");
+    std::fs::write(
+        dir.join("p.policy"),
+        "resource doc { actions: read }\nrole reader { grant doc:read }\ndeny \"secret\" { actions: doc:read\n resources: \"secret-*\" }\n",
+    )
+    .unwrap();
+    let input = [
+        r#"{"principal": {"id": "a", "roles": ["reader"]}, "action": "read", "resource": {"kind": "doc", "id": "d1"}}"#,
+        r#"{"principal": {"id": "a", "roles": ["reader"]}, "action": "read""#,
+        "",
+        r#"{"principal": {"id": "a", "roles": ["reader"]}, "action": "read", "resource": {"kind": "doc", "id": "secret-1"}}"#,
+    ]
+    .join("\n");
+    let out = rampart(&["eval", "-p", dir.to_str().unwrap(), "--explain"], Some(&input));
+    assert_eq!(out.status.code(), Some(1), "a malformed line makes the exit code 1");
+    let lines: Vec<serde_json::Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["decision"], "allow");
+    assert_eq!(lines[1]["line"], 2);
+    assert!(lines[1]["error"].as_str().unwrap().contains("invalid request"));
+    assert_eq!(lines[2]["decision"], "deny");
+    assert_eq!(lines[2]["reasons"][0]["policy"], "secret");
+    let considered = lines[2]["considered"].as_array().unwrap();
+    assert!(considered.iter().any(|r| r["rule"] == "deny" && r["outcome"] == "applies"), "{considered:?}");
+}
+
+#[test]
+fn eval_refuses_to_run_on_broken_policies() {
+    let dir = scratch("eval-broken");
+    std::fs::write(dir.join("p.policy"), "role a inherits a\n").unwrap();
+    let out = rampart(&["eval", "-p", dir.to_str().unwrap()], Some("{}"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("inheritance cycle: a -> a"));
+    assert!(text(&out.stdout).is_empty());
+}
