@@ -81,15 +81,24 @@ const INLINE_REASONS: usize = 4;
 
 /// The outcome of a check. `allowed` is false unless a grant or allow policy applied
 /// and no deny policy did.
+///
+/// INVARIANT: a decision is a few dozen bytes and allocates only when something unusual
+/// happened (an error, an unknown role, a problem with the request): `notes` stays `None`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Decision {
     allowed: bool,
     denied: bool,
-    reasons: [Option<Rule>; INLINE_REASONS],
     more_reasons: u32,
-    pub(crate) errors: Vec<EvalError>,
-    pub(crate) unknown_roles: Vec<Box<str>>,
-    pub(crate) problem: Option<Box<RequestProblem>>,
+    reasons: [Option<Rule>; INLINE_REASONS],
+    notes: Option<Box<Notes>>,
+}
+
+/// What a decision records besides its reasons; rare, so kept out of line.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct Notes {
+    errors: Vec<EvalError>,
+    unknown_roles: Vec<Box<str>>,
+    problem: Option<RequestProblem>,
 }
 
 impl Decision {
@@ -113,17 +122,29 @@ impl Decision {
 
     /// Errors met while evaluating conditions.
     pub fn errors(&self) -> &[EvalError] {
-        &self.errors
+        self.notes.as_ref().map_or(&[], |n| &n.errors)
     }
 
     /// Role names in the request that the policy set does not declare (they were ignored).
     pub fn unknown_roles(&self) -> impl Iterator<Item = &str> {
-        self.unknown_roles.iter().map(|r| &**r)
+        self.notes.iter().flat_map(|n| n.unknown_roles.iter().map(|r| &**r))
     }
 
     /// Why the request could not be decided, if it could not (the decision is then deny).
     pub fn problem(&self) -> Option<&RequestProblem> {
-        self.problem.as_deref()
+        self.notes.as_ref().and_then(|n| n.problem.as_ref())
+    }
+
+    fn notes(&mut self) -> &mut Notes {
+        self.notes.get_or_insert_with(Box::default)
+    }
+
+    pub(crate) fn push_error(&mut self, error: EvalError) {
+        self.notes().errors.push(error);
+    }
+
+    pub(crate) fn push_unknown_role(&mut self, name: &str) {
+        self.notes().unknown_roles.push(name.into());
     }
 
     pub(crate) fn allow(&mut self, rule: Rule) {
@@ -156,7 +177,8 @@ impl Decision {
     }
 
     pub(crate) fn refuse(problem: RequestProblem) -> Decision {
-        Decision { problem: Some(Box::new(problem)), ..Decision::default() }
+        let notes = Notes { problem: Some(problem), ..Notes::default() };
+        Decision { notes: Some(Box::new(notes)), ..Decision::default() }
     }
 }
 

@@ -9,7 +9,7 @@ use crate::compile::expr::{AttrPath, Cmp, Cond, Lit};
 use crate::compile::{GrantRule, PermId, Policy, PolicyId, RoleId, Snapshot};
 use crate::decision::{Decision, EvalError, EvalErrorKind, Outcome, RequestProblem, Rule, Trace};
 use crate::glob::glob_match;
-use crate::request::{Attrs, Request, Value};
+use crate::request::{Attrs, Request, RequestError, Value};
 use crate::syntax::ast::{Effect, Root};
 use std::net::IpAddr;
 
@@ -63,10 +63,8 @@ impl RoleSet {
         if self.spill.is_empty() { &self.inline[..self.len] } else { &self.spill }
     }
 
+    /// Adds a role. Duplicates are kept: they cost a repeated lookup, not a wrong answer.
     fn push(&mut self, id: RoleId) {
-        if self.as_slice().contains(&id) {
-            return;
-        }
         if self.spill.is_empty() && self.len < self.inline.len() {
             self.inline[self.len] = id;
             self.len += 1;
@@ -80,8 +78,11 @@ impl RoleSet {
 }
 
 fn evaluate<T: Tracer>(snap: &Snapshot, req: &Request<'_>, t: &mut T) -> Decision {
-    if let Err(e) = req.check_limits(&snap.limits) {
-        return Decision::refuse(RequestProblem::Invalid(e));
+    // Attribute sizes are enforced where requests are decoded (`Request::from_json`);
+    // here only the role count, which bounds the work below.
+    if req.principal.roles.len() > snap.limits.max_request_roles {
+        let limit = snap.limits.max_request_roles;
+        return Decision::refuse(RequestProblem::Invalid(RequestError::Limit { what: "principal.roles", limit }));
     }
     let Some(&kind) = snap.kind_ids.get(&*req.resource.kind) else {
         return Decision::refuse(RequestProblem::UnknownKind { kind: req.resource.kind.to_string() });
@@ -95,7 +96,7 @@ fn evaluate<T: Tracer>(snap: &Snapshot, req: &Request<'_>, t: &mut T) -> Decisio
     for name in req.principal.roles.iter() {
         match snap.role_ids.get(name) {
             Some(id) => roles.push(*id),
-            None => decision.unknown_roles.push(name.into()),
+            None => decision.push_unknown_role(name),
         }
     }
     let cx = Cx { snap, req, roles: roles.as_slice() };
@@ -105,7 +106,7 @@ fn evaluate<T: Tracer>(snap: &Snapshot, req: &Request<'_>, t: &mut T) -> Decisio
         let rule = Rule::Policy(pid);
         let outcome = cx.policy(&snap.policies[pid.index()]);
         if let Outcome::ConditionError(kind) = outcome {
-            decision.errors.push(EvalError { rule, kind });
+            decision.push_error(EvalError { rule, kind });
         }
         if matches!(outcome, Outcome::Applies | Outcome::ConditionError(_)) {
             decision.deny_by(rule);
@@ -151,7 +152,7 @@ fn evaluate<T: Tracer>(snap: &Snapshot, req: &Request<'_>, t: &mut T) -> Decisio
 fn record_allow<T: Tracer>(decision: &mut Decision, rule: Rule, outcome: Outcome, t: &mut T) {
     match outcome {
         Outcome::Applies => decision.allow(rule),
-        Outcome::ConditionError(kind) => decision.errors.push(EvalError { rule, kind }),
+        Outcome::ConditionError(kind) => decision.push_error(EvalError { rule, kind }),
         _ => {}
     }
     t.step(rule, outcome);

@@ -135,7 +135,7 @@ impl<'a> Attrs<'a> {
     /// The value of an attribute.
     #[inline]
     pub fn get(&self, name: &str) -> Option<&Value<'a>> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+        self.0.iter().find(|(k, _)| crate::compile::same(k.as_bytes(), name.as_bytes())).map(|(_, v)| v)
     }
 
     /// Every attribute.

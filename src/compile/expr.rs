@@ -1,7 +1,7 @@
 //! Conditions: type-checked at compile time and lowered to a compact tree with every
 //! name resolved, so evaluation compares integers and borrowed strings only.
 
-use super::table::{KindId, NameMap, RoleId};
+use super::table::{KindId, NameIndex, RoleId};
 use crate::diagnostic::{Diagnostic, ErrorKind, NameKind, suggest};
 use crate::syntax::ast::{AttrType, CmpOp, Expr, ExprKind, Root};
 use std::net::IpAddr;
@@ -182,7 +182,7 @@ pub(crate) struct Scope<'a> {
     /// The kinds the rule covers (resource attributes are typed from these).
     pub(crate) kinds: &'a [KindId],
     /// Declared roles.
-    pub(crate) role_ids: &'a NameMap<RoleId>,
+    pub(crate) role_ids: &'a NameIndex<RoleId>,
 }
 
 /// Lowers conditions, interning attribute paths; collects every error.
@@ -356,7 +356,7 @@ impl Lowerer {
                     return match scope.role_ids.get(name) {
                         Some(id) => Some((Cond::HasRole(*id), Ty::Bool)),
                         None => {
-                            let suggestion = suggest(name, scope.role_ids.keys().map(|k| &**k));
+                            let suggestion = suggest(name, scope.role_ids.keys());
                             let kind = ErrorKind::Unknown {
                                 kind: NameKind::Role,
                                 name: name.to_string(),

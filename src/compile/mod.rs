@@ -12,6 +12,7 @@ pub(crate) mod table;
 pub use expr::AttrRef;
 pub use snapshot::{Counts, HeldPermission, Snapshot};
 pub(crate) use snapshot::{GrantRule, Loc, Policy};
+pub(crate) use table::same;
 pub use table::{GrantId, KindId, PermId, PolicyId, RoleId};
 
 use crate::diagnostic::{Diagnostic, ErrorKind, NameKind, suggest};
@@ -20,7 +21,7 @@ use crate::source::{Location, Sources, Span};
 use crate::syntax::ast::*;
 use expr::{Lowerer, Scope};
 use snapshot::{Kind, Perm, Role};
-use table::{NameMap, Table};
+use table::{NameIndex, NameMap, Table};
 
 /// Compiles parsed policy files into a snapshot, or returns every error found.
 pub fn compile(files: &[PolicyFile], sources: &Sources, limits: &Limits) -> Result<Snapshot, Vec<Diagnostic>> {
@@ -114,11 +115,11 @@ impl Compiler<'_> {
     fn build(&mut self, decls: &Decls<'_>, limits: &Limits) -> Snapshot {
         let mut snap = Snapshot {
             kinds: Vec::new(),
-            kind_ids: NameMap::default(),
+            kind_ids: NameIndex::default(),
             kind_attrs: Vec::new(),
             perms: Vec::new(),
             roles: Vec::new(),
-            role_ids: NameMap::default(),
+            role_ids: NameIndex::default(),
             parents: Vec::new(),
             ancestors: Table::default(),
             plain: Table::default(),
@@ -150,7 +151,7 @@ impl Compiler<'_> {
     fn resources(&mut self, snap: &mut Snapshot, decls: &[&ResourceDecl]) {
         for decl in decls {
             let kind = KindId::from_index(snap.kinds.len());
-            let mut actions: NameMap<PermId> = NameMap::default();
+            let mut actions: NameIndex<PermId> = NameIndex::default();
             for action in &decl.actions {
                 if actions.contains_key(action.name.as_str()) {
                     let first = decl.actions.iter().find(|a| a.name == action.name).map_or(action.span, |a| a.span);
@@ -235,7 +236,7 @@ impl Compiler<'_> {
             match (kind, action) {
                 (NamePattern::Name(k), NamePattern::Name(a)) => {
                     let actions = &snap.kinds[kinds[0].index()].actions;
-                    let suggestion = suggest(a, actions.keys().map(|k| &**k));
+                    let suggestion = suggest(a, actions.keys());
                     let scope = Some(format!("`resource {k}`"));
                     let kind =
                         ErrorKind::Unknown { kind: NameKind::Action, name: format!("{k}:{a}"), suggestion, scope };

@@ -2,7 +2,7 @@
 
 use super::expr::{AttrPath, Cond};
 use super::roles;
-use super::table::{GrantId, KindId, NameMap, PermId, PolicyId, RoleId, Table};
+use super::table::{GrantId, KindId, NameIndex, PermId, PolicyId, RoleId, Table};
 use crate::limits::Limits;
 use crate::syntax::ast::{AttrType, Effect};
 
@@ -17,7 +17,7 @@ pub(crate) struct Loc {
 #[derive(Debug)]
 pub(crate) struct Kind {
     pub(crate) name: Box<str>,
-    pub(crate) actions: NameMap<PermId>,
+    pub(crate) actions: NameIndex<PermId>,
 }
 
 #[derive(Debug)]
@@ -64,11 +64,11 @@ pub(crate) struct Policy {
 #[derive(Debug)]
 pub struct Snapshot {
     pub(crate) kinds: Vec<Kind>,
-    pub(crate) kind_ids: NameMap<KindId>,
+    pub(crate) kind_ids: NameIndex<KindId>,
     pub(crate) kind_attrs: Vec<Vec<(Box<str>, AttrType)>>,
     pub(crate) perms: Vec<Perm>,
     pub(crate) roles: Vec<Role>,
-    pub(crate) role_ids: NameMap<RoleId>,
+    pub(crate) role_ids: NameIndex<RoleId>,
     pub(crate) parents: Vec<Vec<RoleId>>,
     /// Per role: itself and every role it inherits from, sorted.
     pub(crate) ancestors: Table<RoleId>,

@@ -119,8 +119,148 @@ impl Hasher for FxHasher {
     }
 }
 
-/// A map from names to ids with the Fx hash.
+/// A map from names to ids with the Fx hash, for compile-time bookkeeping.
 pub(crate) type NameMap<V> = HashMap<Box<str>, V, BuildHasherDefault<FxHasher>>;
+
+/// The name lookups of the check hot path: open addressing over a flat slot array.
+/// Names of up to 8 bytes (most role, kind and action names) are packed into one word,
+/// so a lookup hashes a word and compares a word: no loop over bytes, no `memcmp` call,
+/// no visit to the stored string. The first value inserted for a name is kept.
+#[derive(Debug, Clone)]
+pub(crate) struct NameIndex<V> {
+    entries: Vec<Entry<V>>,
+    /// 0 is an empty slot; otherwise the entry's index plus one. The length is a power
+    /// of two at least twice the number of entries.
+    slots: Vec<u32>,
+}
+
+#[derive(Debug, Clone)]
+struct Entry<V> {
+    name: Box<str>,
+    word: u64,
+    hash: u64,
+    value: V,
+}
+
+impl<V> Default for NameIndex<V> {
+    fn default() -> Self {
+        NameIndex { entries: Vec::new(), slots: vec![0; 8] }
+    }
+}
+
+/// A word that, with the length, determines a name of up to 8 bytes (longer names: their
+/// first and last 4 bytes, with the rest checked separately).
+#[inline(always)]
+fn pack(b: &[u8]) -> u64 {
+    let n = b.len();
+    if n >= 4 {
+        let first = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        let last = u32::from_le_bytes([b[n - 4], b[n - 3], b[n - 2], b[n - 1]]);
+        u64::from(first) | (u64::from(last) << 32)
+    } else if n > 0 {
+        u64::from(b[0]) | (u64::from(b[n / 2]) << 8) | (u64::from(b[n - 1]) << 16)
+    } else {
+        0
+    }
+}
+
+/// Hashes a name given its packed word; names over 8 bytes also mix in every byte.
+#[inline(always)]
+fn name_hash(b: &[u8], word: u64) -> u64 {
+    let mut h = FxHasher { hash: b.len() as u64 };
+    h.add(word);
+    if b.len() > 8 {
+        let mut chunks = b.chunks_exact(8);
+        for chunk in &mut chunks {
+            h.add(u64::from_le_bytes(chunk.try_into().unwrap_or_default()));
+        }
+        h.add(pack(chunks.remainder()));
+    }
+    // Mix the high bits down: slots are picked by the low bits.
+    h.hash ^ (h.hash >> 32)
+}
+
+/// Byte equality without a library call: 8 bytes at a time, then the rest.
+#[inline]
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut ca, mut cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        let word = |c: &[u8]| u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+        if word(x) != word(y) {
+            return false;
+        }
+    }
+    ca.remainder().iter().zip(cb.remainder()).all(|(x, y)| x == y)
+}
+
+impl<V> NameIndex<V> {
+    /// The value of a name.
+    #[inline(always)]
+    pub(crate) fn get(&self, name: &str) -> Option<&V> {
+        let bytes = name.as_bytes();
+        let word = pack(bytes);
+        let hash = name_hash(bytes, word);
+        let mask = self.slots.len() - 1;
+        let mut i = hash as usize & mask;
+        loop {
+            let slot = *self.slots.get(i)?;
+            let entry = self.entries.get(slot.checked_sub(1)? as usize)?;
+            if entry.hash == hash
+                && entry.word == word
+                && entry.name.len() == bytes.len()
+                && (bytes.len() <= 8 || same(entry.name.as_bytes(), bytes))
+            {
+                return Some(&entry.value);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Whether a name is present.
+    pub(crate) fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Adds a name; returns false (and keeps the old value) if it is already present.
+    pub(crate) fn insert(&mut self, name: &str, value: V) -> bool {
+        if self.contains_key(name) {
+            return false;
+        }
+        let word = pack(name.as_bytes());
+        self.entries.push(Entry { name: name.into(), word, hash: name_hash(name.as_bytes(), word), value });
+        if self.entries.len() * 2 > self.slots.len() {
+            self.slots = vec![0; (self.entries.len() * 2).next_power_of_two().max(8)];
+            for index in 0..self.entries.len() {
+                self.place(index);
+            }
+        } else {
+            self.place(self.entries.len() - 1);
+        }
+        true
+    }
+
+    fn place(&mut self, index: usize) {
+        let mask = self.slots.len() - 1;
+        let mut i = self.entries[index].hash as usize & mask;
+        while self.slots[i] != 0 {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = u32::try_from(index + 1).unwrap_or(u32::MAX);
+    }
+
+    /// Every name, in insertion order.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|e| &*e.name)
+    }
+
+    /// Every value, in insertion order.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
+        self.entries.iter().map(|e| &e.value)
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -136,6 +276,39 @@ mod tests {
         assert_eq!(t.row(1), &[] as &[i32]);
         assert_eq!(t.row(2), &[3]);
         assert_eq!(t.row(3), &[] as &[i32]);
+    }
+
+    #[test]
+    fn name_index_finds_every_name_and_only_those() {
+        let mut index = NameIndex::default();
+        let names: Vec<String> = (0..1000).map(|i| format!("role-{i}")).collect();
+        for (i, n) in names.iter().enumerate() {
+            assert!(index.insert(n, i));
+        }
+        assert!(!index.insert("role-7", 99), "the first value is kept");
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(index.get(n), Some(&i));
+        }
+        for short in ["a", "ab", "abc", "abcd", "abcdefgh", "abcdefghi"] {
+            assert!(index.insert(short, 0));
+        }
+        for missing in [
+            "",
+            "b",
+            "aab",
+            "abd",
+            "abce",
+            "abcdxfgh",
+            "abcdefgx",
+            "role-",
+            "role-1000",
+            "role-07",
+            "a-much-longer-name",
+        ] {
+            assert_eq!(index.get(missing), None, "{missing}");
+        }
+        assert_eq!(index.keys().count(), 1006);
+        assert!(same(b"0123456789", b"0123456789") && !same(b"0123456789", b"0123456788") && !same(b"ab", b"abc"));
     }
 
     #[test]
