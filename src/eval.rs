@@ -84,10 +84,10 @@ fn evaluate<T: Tracer>(snap: &Snapshot, req: &Request<'_>, t: &mut T) -> Decisio
         let limit = snap.limits.max_request_roles;
         return Decision::refuse(RequestProblem::Invalid(RequestError::Limit { what: "principal.roles", limit }));
     }
-    let Some(&kind) = snap.kind_ids.get(&*req.resource.kind) else {
+    let Some(&kind) = snap.kind_ids.get(&req.resource.kind) else {
         return Decision::refuse(RequestProblem::UnknownKind { kind: req.resource.kind.to_string() });
     };
-    let Some(&perm) = snap.kinds[kind.index()].actions.get(&*req.action) else {
+    let Some(&perm) = snap.kinds[kind.index()].actions.get(&req.action) else {
         let (kind, action) = (req.resource.kind.to_string(), req.action.to_string());
         return Decision::refuse(RequestProblem::UnknownAction { kind, action });
     };

@@ -162,7 +162,7 @@ impl Compiler<'_> {
                 }
                 let perm = PermId::from_index(snap.perms.len());
                 snap.perms.push(Perm { kind, action: action.name.as_str().into() });
-                actions.insert(action.name.as_str().into(), perm);
+                actions.insert(action.name.as_str(), perm);
             }
             let mut attrs: Vec<(Box<str>, AttrType)> = Vec::new();
             for attr in &decl.attributes {
@@ -181,7 +181,7 @@ impl Compiler<'_> {
                     attrs.push((name.into(), attr.ty.clone()));
                 }
             }
-            snap.kind_ids.insert(decl.name.name.as_str().into(), kind);
+            snap.kind_ids.insert(decl.name.name.as_str(), kind);
             snap.kinds.push(Kind { name: decl.name.name.as_str().into(), actions });
             snap.kind_attrs.push(attrs);
         }
@@ -296,7 +296,7 @@ impl Compiler<'_> {
     fn roles(&mut self, snap: &mut Snapshot, decls: &[&RoleDecl], limits: &Limits) {
         for decl in decls {
             let id = RoleId::from_index(snap.roles.len());
-            snap.role_ids.insert(decl.name.name.as_str().into(), id);
+            snap.role_ids.insert(decl.name.name.as_str(), id);
             snap.roles.push(Role { name: decl.name.name.as_str().into(), loc: self.loc(decl.name.span) });
         }
         for decl in decls {
