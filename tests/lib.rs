@@ -7,4 +7,5 @@ mod cli;
 mod corpus;
 mod diagnostics;
 mod forms;
+mod hostile;
 mod reference;

@@ -58,16 +58,19 @@ pub(crate) fn ancestors(parents: &[Vec<RoleId>], limit: usize) -> Result<Table<R
     let mut sets: Vec<Vec<RoleId>> = vec![Vec::new(); parents.len()];
     let mut total = 0usize;
     for role in order {
-        let mut set = vec![RoleId::from_index(role)];
+        // Refuse before building: the set is at most this large.
+        let bound = 1 + parents[role].iter().map(|p| sets[p.index()].len()).sum::<usize>();
+        if total + bound > limit {
+            return Err(RoleId::from_index(role));
+        }
+        let mut set = Vec::with_capacity(bound);
+        set.push(RoleId::from_index(role));
         for p in &parents[role] {
             set.extend_from_slice(&sets[p.index()]);
         }
         set.sort_unstable();
         set.dedup();
         total += set.len();
-        if total > limit {
-            return Err(RoleId::from_index(role));
-        }
         sets[role] = set;
     }
     let mut table = Table::default();

@@ -19,7 +19,9 @@ pub fn to_dsl(file: &PolicyFile) -> String {
         match item {
             Item::Resource(r) => {
                 let actions = names(&r.actions);
-                if r.attributes.is_empty() {
+                if r.attributes.is_empty() && r.actions.is_empty() {
+                    let _ = writeln!(out, "resource {} {{}}", r.name.name);
+                } else if r.attributes.is_empty() {
                     let _ = writeln!(out, "resource {} {{ actions: {actions} }}", r.name.name);
                 } else {
                     let _ = writeln!(out, "resource {} {{", r.name.name);

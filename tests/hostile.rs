@@ -1,0 +1,95 @@
+//! Hostile input: nothing a policy file or a request contains makes Rampart panic,
+//! overflow its stack or hang. Every case must end in a value or a diagnostic.
+
+use proptest::prelude::*;
+use rampart::{Limits, PolicySet, Request};
+
+const VALID_DSL: &str = include_str!("../policies/access.policy");
+const VALID_YAML: &str = include_str!("../policies/roles.yaml");
+const VALID_REQUEST: &str = include_str!("../policies/examples/member-deletes-own-mail.json");
+
+/// Compiles one text as a file of the given name; only the absence of a panic matters.
+fn compile(name: &str, text: &str) -> bool {
+    let mut set = PolicySet::new();
+    set.add_source(name, text);
+    set.compile().is_ok()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_text_never_panics(text in "\\PC{0,300}") {
+        compile("x.policy", &text);
+        compile("x.yaml", &text);
+        let _ = Request::from_json(&text, &Limits::default());
+    }
+
+    #[test]
+    fn truncated_and_spliced_files_never_panic(cut in 0usize..4000, at in 0usize..4000, junk in "[{}()\\[\\]\"':,!&|=<>*#\\\\ a-z0-9\\n]{0,12}") {
+        for (name, valid) in [("x.policy", VALID_DSL), ("x.yaml", VALID_YAML), ("x.json", VALID_REQUEST)] {
+            let mut text: String = valid.chars().take(cut % (valid.len() + 1)).collect();
+            let at = text.char_indices().map(|(i, _)| i).nth(at % (text.chars().count() + 1)).unwrap_or(text.len());
+            text.insert_str(at, &junk);
+            if name.ends_with(".json") {
+                let _ = Request::from_json(&text, &Limits::default());
+            } else {
+                compile(name, &text);
+            }
+        }
+    }
+}
+
+#[test]
+fn deep_nesting_is_refused_without_overflowing() {
+    let deep = 20_000;
+    let dsl = format!("role r {{ grant a:b when {}context.x{} }}", "(".repeat(deep), ")".repeat(deep));
+    assert!(!compile("deep.policy", &dsl));
+    let nots = format!("resource a {{ actions: b }}\nrole r {{ grant a:b when {}context.x }}", "!".repeat(deep));
+    assert!(!compile("nots.policy", &nots));
+    let chain =
+        format!("resource a {{ actions: b }}\nrole r {{ grant a:b when {} }}", vec!["context.x"; deep].join(" && "));
+    assert!(!compile("chain.policy", &chain));
+    let yaml = format!("roles: {}{}", "[".repeat(deep), "]".repeat(deep));
+    assert!(!compile("deep.yaml", &yaml));
+    let cond = format!(
+        "policies:\n  - id: p\n    effect: deny\n    actions: [\"a:b\"]\n    when: '{}true{}'\n",
+        "(".repeat(deep),
+        ")".repeat(deep)
+    );
+    assert!(!compile("cond.yaml", &cond));
+    let json = format!("{}{}", "[".repeat(deep), "]".repeat(deep));
+    assert!(Request::from_json(&json, &Limits { max_request_bytes: usize::MAX, ..Limits::default() }).is_err());
+}
+
+#[test]
+fn long_inheritance_chains_are_bounded() {
+    // A chain of 5,000 roles: closures would hold 12.5 million entries, over the limit.
+    let mut text = String::from("role r0\n");
+    for i in 1..5_000 {
+        text.push_str(&format!("role r{i} inherits r{}\n", i - 1));
+    }
+    let mut set = PolicySet::with_limits(Limits { max_closure_entries: 1_000_000, ..Limits::default() });
+    set.add_source("chain.policy", text);
+    let report = set.compile().unwrap_err();
+    assert_eq!(report.records()[0].code, "R0002");
+}
+
+#[test]
+fn binary_and_oversized_files_are_reported() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile-files");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("binary.policy"), [0xff, 0xfe, 0x00, 0x80, 0x41]).unwrap();
+    std::fs::write(dir.join("huge.yaml"), vec![b'#'; 2048]).unwrap();
+    let mut set = PolicySet::with_limits(Limits { max_file_bytes: 1024, ..Limits::default() });
+    set.add_path(&dir);
+    let records = set.compile().unwrap_err().records();
+    let messages: Vec<&str> = records.iter().map(|r| r.message.as_str()).collect();
+    assert_eq!(records.len(), 2, "{messages:?}");
+    assert!(messages.iter().any(|m| m.contains("binary.policy") && m.contains("not UTF-8")), "{messages:?}");
+    assert!(
+        messages.iter().any(|m| m.contains("huge.yaml") && m.contains("exceeds the limit of 1024")),
+        "{messages:?}"
+    );
+}
