@@ -357,12 +357,12 @@ impl<'a> Cx<'a> {
     }
 
     fn grant(&self, g: &'a GrantRule) -> Outcome {
-        if let Some(on) = &g.on
-            && !glob_match(on, &self.req.resource.id)
+        if let Some(on) = g.on
+            && !glob_match(&self.snap.globs[on as usize], &self.req.resource.id)
         {
             return Outcome::ResourceNotMatched;
         }
-        self.condition(g.when.as_ref(), false)
+        self.condition(g.when.map(|c| &self.snap.conds[c as usize]), false)
     }
 
     fn condition(&self, cond: Option<&'a Cond>, unless: bool) -> Outcome {

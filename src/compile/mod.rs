@@ -125,6 +125,8 @@ impl Compiler<'_> {
             plain: Table::default(),
             guarded: Table::default(),
             grants: Vec::new(),
+            globs: Vec::new(),
+            conds: Vec::new(),
             policies: Vec::new(),
             deny_index: Table::default(),
             allow_index: Table::default(),
@@ -367,7 +369,14 @@ impl Compiler<'_> {
                     },
                     None => None,
                 };
-                let on = grant.on.as_ref().map(|g| self.glob(g));
+                let when = when.map(|c| {
+                    snap.conds.push(c);
+                    index_u32(snap.conds.len() - 1)
+                });
+                let on = grant.on.as_ref().map(|g| {
+                    snap.globs.push(self.glob(g));
+                    index_u32(snap.globs.len() - 1)
+                });
                 let id = GrantId::from_index(snap.grants.len());
                 let target = if on.is_some() || when.is_some() { &mut guarded[r] } else { &mut plain[r] };
                 target.extend(perms.iter().map(|p| (*p, id)));
@@ -429,6 +438,10 @@ impl Compiler<'_> {
             });
         }
     }
+}
+
+fn index_u32(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
 }
 
 /// The resource kinds of some permissions, sorted and deduplicated.

@@ -32,14 +32,16 @@ pub(crate) struct Role {
     pub(crate) loc: Loc,
 }
 
-/// One `grant` statement.
+/// One `grant` statement. Kept small (a million grants is a supported size): its glob
+/// and condition live in the snapshot's `globs` and `conds` tables.
 #[derive(Debug)]
 pub(crate) struct GrantRule {
     /// The role that declares it.
     pub(crate) role: RoleId,
-    /// A glob the resource id must match.
-    pub(crate) on: Option<Box<str>>,
-    pub(crate) when: Option<Cond>,
+    /// A glob the resource id must match (index into `Snapshot::globs`).
+    pub(crate) on: Option<u32>,
+    /// The condition (index into `Snapshot::conds`).
+    pub(crate) when: Option<u32>,
     pub(crate) loc: Loc,
 }
 
@@ -77,6 +79,10 @@ pub struct Snapshot {
     /// Per role: grants with `on` or `when` over its closure, sorted by permission.
     pub(crate) guarded: Table<(PermId, GrantId)>,
     pub(crate) grants: Vec<GrantRule>,
+    /// The globs of grants' `on`.
+    pub(crate) globs: Vec<Box<str>>,
+    /// The conditions of grants' `when`.
+    pub(crate) conds: Vec<Cond>,
     pub(crate) policies: Vec<Policy>,
     /// Per permission: the deny policies that cover it.
     pub(crate) deny_index: Table<PolicyId>,
