@@ -89,6 +89,7 @@ pub struct Decision {
     allowed: bool,
     denied: bool,
     more_reasons: u32,
+    pub(crate) version: u64,
     reasons: [Option<Rule>; INLINE_REASONS],
     notes: Option<Box<Notes>>,
 }
@@ -106,6 +107,11 @@ impl Decision {
     #[inline]
     pub fn is_allowed(&self) -> bool {
         self.allowed
+    }
+
+    /// The version number of the snapshot that decided (see [`crate::Version`]).
+    pub fn snapshot_version(&self) -> u64 {
+        self.version
     }
 
     /// The rules that decided: for an allow, the first grant or allow policy that applied;
@@ -211,6 +217,8 @@ pub struct Trace {
 pub struct DecisionReport {
     /// `allow` or `deny`.
     pub decision: &'static str,
+    /// The version of the snapshot that decided.
+    pub version: crate::Version,
     /// The rules that decided; for a default deny, a single `default` entry.
     pub reasons: Vec<RuleReport>,
     /// Deciding rules left out of `reasons` (a deny lists at most four).
@@ -352,6 +360,7 @@ impl Snapshot {
         });
         DecisionReport {
             decision: if decision.is_allowed() { "allow" } else { "deny" },
+            version: crate::Version { number: decision.version, hash: self.version().hash },
             reasons,
             omitted_reasons: decision.omitted_reasons(),
             errors,

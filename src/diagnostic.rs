@@ -166,6 +166,9 @@ impl ErrorKind {
             }
             ErrorKind::Limit { .. } => Some("split the input, or raise the limit in `Limits`".into()),
             ErrorKind::Invalid { help, .. } => help.clone(),
+            ErrorKind::Yaml { message } if message.contains("tag") => {
+                Some("a YAML value that starts with `!` is a tag: quote it, as in `when: '!context.mfa'`".into())
+            }
             _ => None,
         }
     }
@@ -265,9 +268,16 @@ impl Report {
             let mut group = Group::with_title(level.primary_title(message.as_str()).id(d.kind.code()));
             if let Some(span) = d.span {
                 let source = self.sources.get(span.source());
+                let text = source.text();
                 let mut range = span.range();
-                range.end = range.end.min(source.text().len());
+                range.end = range.end.min(text.len());
+                while !text.is_char_boundary(range.end) {
+                    range.end -= 1;
+                }
                 range.start = range.start.min(range.end);
+                while !text.is_char_boundary(range.start) {
+                    range.start -= 1;
+                }
                 group = group.element(
                     Snippet::source(source.text()).path(source.name()).annotation(AnnotationKind::Primary.span(range)),
                 );

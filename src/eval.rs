@@ -39,14 +39,17 @@ impl Snapshot {
     /// Decides a request. Never fails: problems with the request give a deny decision
     /// that says what was wrong ([`Decision::problem`]).
     pub fn check(&self, request: &Request<'_>) -> Decision {
-        evaluate(self, request, &mut NoTrace)
+        let mut decision = evaluate(self, request, &mut NoTrace);
+        decision.version = self.version;
+        decision
     }
 
     /// Decides a request and records every rule that could have decided it, and why
     /// each did or did not apply. Gives the same decision as [`Snapshot::check`].
     pub fn explain(&self, request: &Request<'_>) -> (Decision, Trace) {
         let mut trace = Trace::default();
-        let decision = evaluate(self, request, &mut trace);
+        let mut decision = evaluate(self, request, &mut trace);
+        decision.version = self.version;
         (decision, trace)
     }
 }
@@ -278,8 +281,19 @@ impl List<'_> {
     }
 }
 
+/// Deepest list nesting `==` compares (lists built by a library caller are not bounded by
+/// the JSON limits).
+const MAX_LIST_DEPTH: usize = 32;
+
 /// Equality; values of different types are a type error (strings and IPs compare as IPs).
 fn equal(a: Val<'_>, b: Val<'_>) -> Result<bool, EvalErrorKind> {
+    equal_within(a, b, 0)
+}
+
+fn equal_within(a: Val<'_>, b: Val<'_>, depth: usize) -> Result<bool, EvalErrorKind> {
+    if depth > MAX_LIST_DEPTH {
+        return Err(EvalErrorKind::Type { expected: "lists nested at most 32 deep", found: "deeper lists" });
+    }
     Ok(match (a, b) {
         (Val::Bool(x), Val::Bool(y)) => x == y,
         (Val::Int(x), Val::Int(y)) => x == y,
@@ -293,7 +307,7 @@ fn equal(a: Val<'_>, b: Val<'_>) -> Result<bool, EvalErrorKind> {
                 return Ok(false);
             }
             for i in 0..x.len() {
-                if !equal(x.get(i), y.get(i))? {
+                if !equal_within(x.get(i), y.get(i), depth + 1)? {
                     return Ok(false);
                 }
             }
@@ -357,12 +371,13 @@ impl<'a> Cx<'a> {
     }
 
     fn grant(&self, g: &'a GrantRule) -> Outcome {
-        if let Some(on) = g.on
-            && !glob_match(&self.snap.globs[on as usize], &self.req.resource.id)
+        let Some(guard) = g.guard.and_then(|i| self.snap.guards.get(i as usize)) else { return Outcome::Applies };
+        if let Some(on) = &guard.on
+            && !glob_match(on, &self.req.resource.id)
         {
             return Outcome::ResourceNotMatched;
         }
-        self.condition(g.when.map(|c| &self.snap.conds[c as usize]), false)
+        self.condition(guard.when.as_ref(), false)
     }
 
     fn condition(&self, cond: Option<&'a Cond>, unless: bool) -> Outcome {

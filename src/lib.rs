@@ -4,6 +4,8 @@
 mod compile;
 mod decision;
 mod diagnostic;
+mod diff;
+mod engine;
 mod eval;
 mod glob;
 mod limits;
@@ -12,11 +14,18 @@ mod request;
 mod source;
 pub mod syntax;
 
-pub use compile::{AttrRef, Counts, GrantId, HeldPermission, KindId, PermId, PolicyId, RoleId, Snapshot, compile};
+pub use compile::{
+    AttrRef, Counts, GrantId, HeldPermission, KindId, PermId, PolicyId, RoleId, Snapshot, Version, compile,
+};
 pub use decision::{
     Decision, DecisionReport, EvalError, EvalErrorKind, Outcome, RequestProblem, Rule, RuleReport, Trace,
 };
 pub use diagnostic::{Diagnostic, DiagnosticRecord, ErrorKind, NameKind, Report, Severity};
+pub use diff::{PolicyDiff, RoleChange, diff};
+pub use engine::{
+    AuditEvent, Changes, DecisionLogConfig, Engine, EngineBuilder, EngineError, Metrics, ReloadError, ReloadFailure,
+    ReloadMetadata, ReloadObserver, ReloadOutcome, ReloadSource, WatchError, Watcher, rfc3339,
+};
 pub use glob::glob_match;
 pub use limits::Limits;
 pub use policy_set::{PolicySet, load};

@@ -7,7 +7,7 @@
 /// very large generated sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Largest policy file, in bytes. Default: 16 MiB.
+    /// Largest policy file, in bytes. Default: 8 MiB.
     pub max_file_bytes: usize,
     /// Most files in one policy set. Default: 10,000.
     pub max_files: usize,
@@ -19,6 +19,10 @@ pub struct Limits {
     /// inheritance, such as one very long chain. Default: 10,000,000 (40 MB of closures;
     /// 100,000 roles eight levels deep need under a million).
     pub max_closure_entries: usize,
+    /// Most entries in the permission index: for every role, the permissions its closure
+    /// grants, plus for every policy the permissions it covers. Bounds compile time and
+    /// memory when wildcards meet many kinds and roles. Default: 20,000,000 (160 MB).
+    pub max_index_entries: usize,
     /// Largest JSON request, in bytes. Default: 64 KiB.
     pub max_request_bytes: usize,
     /// Most roles named in one request. Default: 256.
@@ -32,10 +36,11 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
-            max_file_bytes: 16 << 20,
+            max_file_bytes: 8 << 20,
             max_files: 10_000,
             max_nesting: 32,
             max_closure_entries: 10_000_000,
+            max_index_entries: 20_000_000,
             max_request_bytes: 64 << 10,
             max_request_roles: 256,
             max_request_attrs: 1024,

@@ -36,7 +36,11 @@ impl PolicySet {
     /// Adds a policy text. Its name decides its form: `.yaml`/`.yml` is YAML, anything
     /// else the DSL.
     pub fn add_source(&mut self, name: impl Into<String>, text: impl Into<String>) -> &mut Self {
-        let (name, text) = (name.into(), text.into());
+        let (name, mut text) = (name.into(), text.into());
+        // A UTF-8 byte-order mark is not part of the policy.
+        if text.starts_with('\u{feff}') {
+            text.drain(..'\u{feff}'.len_utf8());
+        }
         if text.len() > self.limits.max_file_bytes {
             let what = format!("`{name}` ({} bytes)", text.len());
             self.problems.push(Diagnostic::unlocated(ErrorKind::Limit { what, limit: self.limits.max_file_bytes }));
@@ -56,7 +60,7 @@ impl PolicySet {
     pub fn add_path(&mut self, path: impl AsRef<Path>) -> &mut Self {
         let path = path.as_ref();
         match std::fs::metadata(path) {
-            Ok(meta) if meta.is_dir() => self.add_dir(path, 0),
+            Ok(meta) if meta.is_dir() => self.add_dir(path, 0, &mut Vec::new()),
             Ok(_) => self.add_file(path),
             Err(e) => self.io_problem(path, &e),
         }
@@ -68,12 +72,19 @@ impl PolicySet {
         self.problems.push(Diagnostic::unlocated(kind));
     }
 
-    fn add_dir(&mut self, dir: &Path, depth: usize) {
+    /// Adds a directory's policy files. `visited` holds the canonical directories on the
+    /// current path, so that a symbolic link back up the tree is not followed in a loop.
+    fn add_dir(&mut self, dir: &Path, depth: usize, visited: &mut Vec<std::path::PathBuf>) {
         if depth > 32 {
             let what = format!("directory depth under `{}`", dir.display());
             self.problems.push(Diagnostic::unlocated(ErrorKind::Limit { what, limit: 32 }));
             return;
         }
+        let Ok(canonical) = std::fs::canonicalize(dir) else { return };
+        if visited.contains(&canonical) {
+            return;
+        }
+        visited.push(canonical);
         let entries = match std::fs::read_dir(dir) {
             Ok(entries) => entries,
             Err(e) => return self.io_problem(dir, &e),
@@ -85,22 +96,51 @@ impl PolicySet {
             if name.starts_with('.') {
                 continue;
             }
+            if self.sources.len() >= self.limits.max_files {
+                let what = "number of policy files".to_owned();
+                self.problems.push(Diagnostic::unlocated(ErrorKind::Limit { what, limit: self.limits.max_files }));
+                break;
+            }
             if path.is_dir() {
-                self.add_dir(&path, depth + 1);
+                self.add_dir(&path, depth + 1, visited);
             } else if is_policy_file(&name) {
                 self.add_file(&path);
             }
         }
+        visited.pop();
     }
 
     fn add_file(&mut self, path: &Path) {
-        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        if size > self.limits.max_file_bytes as u64 {
-            let what = format!("`{}` ({size} bytes)", path.display());
-            self.problems.push(Diagnostic::unlocated(ErrorKind::Limit { what, limit: self.limits.max_file_bytes }));
+        let meta = match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) => return self.io_problem(path, &e),
+        };
+        if !meta.is_file() {
+            let kind = ErrorKind::Io { path: path.display().to_string(), reason: "not a regular file".to_owned() };
+            self.problems.push(Diagnostic::unlocated(kind));
             return;
         }
-        match std::fs::read(path) {
+        let limit = self.limits.max_file_bytes;
+        let too_big = |size: u64| {
+            let what = format!("`{}` ({size} bytes)", path.display());
+            Diagnostic::unlocated(ErrorKind::Limit { what, limit })
+        };
+        if meta.len() > limit as u64 {
+            self.problems.push(too_big(meta.len()));
+            return;
+        }
+        // Read at most one byte past the limit: the file may grow after `metadata`.
+        let read = std::fs::File::open(path).and_then(|f| {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::Read::take(f, limit as u64 + 1), &mut bytes).map(|_| bytes)
+        });
+        if let Ok(bytes) = &read
+            && bytes.len() > limit
+        {
+            self.problems.push(too_big(bytes.len() as u64));
+            return;
+        }
+        match read {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => {
                     self.add_source(path.display().to_string(), text);
@@ -113,6 +153,12 @@ impl PolicySet {
             },
             Err(e) => self.io_problem(path, &e),
         }
+    }
+
+    /// A hash of the sources read so far (names and texts), the same as the compiled
+    /// snapshot's [`crate::Version::hash`].
+    pub fn content_hash(&self) -> u64 {
+        self.sources.content_hash()
     }
 
     /// The sources added so far.

@@ -460,13 +460,15 @@ impl<'de: 'a, 'a> Deserialize<'de> for Attrs<'a> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Attrs<'a>, A::Error> {
                 let mut attrs: Vec<Attr<'a>> = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
+                let mut nulls: Vec<Cow<'a, str>> = Vec::new();
                 while let Some(CowStr(key)) = map.next_key()? {
+                    if attrs.iter().any(|(k, _)| *k == key) || nulls.contains(&key) {
+                        return Err(de::Error::custom(format_args!("duplicate attribute `{key}`")));
+                    }
                     // `null` means absent, as if the attribute were not sent.
-                    if let Some(MaybeValue(Some(v))) = map.next_value()? {
-                        if attrs.iter().any(|(k, _)| *k == key) {
-                            return Err(de::Error::custom(format_args!("duplicate attribute `{key}`")));
-                        }
-                        attrs.push((key, v));
+                    match map.next_value()? {
+                        MaybeValue(Some(v)) => attrs.push((key, v)),
+                        MaybeValue(None) => nulls.push(key),
                     }
                 }
                 Ok(Attrs(Slice::Owned(attrs)))
@@ -576,6 +578,8 @@ mod tests {
             r#"{"principal": {"id": "a"}, "action": "r", "resource": {"kind": "k", "id": "i"}, "context": {"x": 1.5}}"#;
         assert!(err(float).contains("not an integer"));
         assert!(err("{").contains("line 1"));
+        let dup = r#"{"principal": {"id": "a"}, "action": "r", "resource": {"kind": "k", "id": "i"}, "context": {"x": true, "x": null}}"#;
+        assert!(err(dup).contains("duplicate attribute `x`"));
     }
 
     #[test]

@@ -81,8 +81,13 @@ pub struct Source {
 
 impl Source {
     fn new(name: String, text: String) -> Source {
+        // Line ends as the grammar and YAML have them: `\n`, `\r\n`, or a lone `\r`.
+        let bytes = text.as_bytes();
         let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| u32::try_from(i + 1).unwrap_or(u32::MAX)))
+            .chain(bytes.iter().enumerate().filter_map(|(i, b)| {
+                let ends = *b == b'\n' || (*b == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
+                ends.then(|| u32::try_from(i + 1).unwrap_or(u32::MAX))
+            }))
             .collect();
         Source { name, text, line_starts }
     }
@@ -158,6 +163,18 @@ impl Sources {
         self.files.is_empty()
     }
 
+    /// FNV-1a over every source's name and text, in order: it tells whether a policy set
+    /// changed (it is not a cryptographic digest).
+    pub fn content_hash(&self) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for s in &self.files {
+            for b in s.name.bytes().chain([0xff]).chain(s.text.bytes()).chain([0xfe]) {
+                h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        h
+    }
+
     /// `file:line:col` of the start of a span.
     pub fn locate(&self, span: Span) -> Location {
         let source = self.get(span.source());
@@ -210,6 +227,8 @@ mod tests {
         assert_eq!(lc("é\nxé", 6), (2, 3));
         assert_eq!(lc("é\nxé", 5), (2, 2));
         assert_eq!(lc("ab", 99), (1, 3));
+        assert_eq!(lc("a\rb", 2), (2, 1));
+        assert_eq!(lc("a\r\nb", 3), (2, 1));
     }
 
     #[test]

@@ -121,3 +121,69 @@ fn eval_refuses_to_run_on_broken_policies() {
     assert!(text(&out.stderr).contains("inheritance cycle: a -> a"));
     assert!(text(&out.stdout).is_empty());
 }
+
+#[cfg(unix)]
+#[test]
+fn watch_prints_audit_events_reloads_on_sighup_and_stops_on_sigterm() {
+    use std::io::BufRead as _;
+    use std::sync::mpsc::channel;
+    use std::time::Duration;
+    let dir = scratch("watch-cli");
+    let policies = dir.join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    std::fs::write(policies.join("p.policy"), "resource doc { actions: read }\nrole reader\n").unwrap();
+    let metrics = dir.join("rampart.prom");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["watch", "-p", policies.to_str().unwrap(), "--metrics-file", metrics.to_str().unwrap()])
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, lines) = channel();
+    let (out, err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let tx_err = tx.clone();
+    std::thread::spawn(move || std::io::BufReader::new(out).lines().for_each(|l| drop(tx.send(("out", l.unwrap())))));
+    std::thread::spawn(move || {
+        std::io::BufReader::new(err).lines().for_each(|l| drop(tx_err.send(("err", l.unwrap()))))
+    });
+    let next = |stream: &str| loop {
+        let (s, line) = lines.recv_timeout(Duration::from_secs(20)).expect("rampart watch went quiet");
+        if s == stream {
+            return line;
+        }
+    };
+    // The start is audited on stdout; the banner goes to stderr.
+    let start: serde_json::Value = serde_json::from_str(&next("out")).unwrap();
+    assert_eq!(start["actor"], "rampart:start");
+    assert!(next("err").starts_with("watching"));
+
+    std::fs::write(policies.join("p.policy"), "resource doc { actions: read }\nrole reader { grant doc:read }\n")
+        .unwrap();
+    let change: serde_json::Value = serde_json::from_str(&next("out")).unwrap();
+    assert_eq!(change["actor"], "rampart:watch");
+    assert_eq!(change["metadata"]["diff"]["roles"][0]["gained"], serde_json::json!(["doc:read"]));
+
+    std::fs::write(policies.join("p.policy"), "resource doc { actions: read }\nrole reader { grant doc:raed }\n")
+        .unwrap();
+    let mut err_lines = Vec::new();
+    while !err_lines.iter().any(|l: &String| l.contains("live policy is unchanged")) {
+        err_lines.push(next("err"));
+    }
+    assert!(err_lines.iter().any(|l| l.contains("error[R0006]: unknown action `doc:raed`")), "{err_lines:?}");
+
+    // SIGHUP reloads: make a change the watcher may or may not have seen yet; either way
+    // exactly one audit event for it arrives.
+    std::fs::write(policies.join("p.policy"), "resource doc { actions: read }\nrole reader { grant doc:* }\n").unwrap();
+    let status = Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let fixed: serde_json::Value = serde_json::from_str(&next("out")).unwrap();
+    assert_eq!(fixed["changes"]["after"]["number"], 3);
+
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let prom = std::fs::read_to_string(&metrics).unwrap();
+    let failures = prom.lines().find_map(|l| l.strip_prefix("rampart_reloads_total{result=\"failure\"} ")).unwrap();
+    assert!(failures.parse::<u64>().unwrap() >= 1, "{prom}");
+    assert!(prom.contains("rampart_snapshot_version 3"), "{prom}");
+}

@@ -190,9 +190,19 @@ fn yaml_errors_have_the_same_codes_and_exact_locations() {
         "t.yaml",
         "resources:\n  m: {actions: [a]}\npolicies:\n  - id: p\n    effect: allow\n    actions: [m:a]\n    when: !context.blocked\n",
     )])[0];
+    assert_eq!((d.code, d.message.as_str()), ("R0010", "invalid YAML: unsupported tag `!context.blocked`"));
+    assert_eq!(
+        d.help.as_deref(),
+        Some("a YAML value that starts with `!` is a tag: quote it, as in `when: '!context.mfa'`")
+    );
+    assert_eq!(d.location.as_ref().unwrap().start.line, 7);
+
+    let d = &errors(&[(
+        "t.yaml",
+        "resources:\n  m: {actions: [a]}\npolicies:\n  - id: p\n    effect: allow\n    actions: [m:a]\n    when:\n",
+    )])[0];
     assert_eq!((d.code, d.message.as_str()), ("R0014", "`when` has no condition"));
     assert_eq!(d.help.as_deref(), Some("write the condition as a string; quote it if it starts with `!`"));
-    assert_eq!(d.location.as_ref().unwrap().start.line, 7);
 
     let d = &errors(&[("t.yaml", "resources:\n  m: {actions: [a]}\ngroups:\n  g: []\n")])[0];
     assert_eq!(summary(d), ("R0014", "group `g` lists no permissions", "4:3".into(), "g"));
@@ -227,7 +237,7 @@ fn limits_are_enforced_with_diagnostics() {
     let deep = format!("{BASE}role r {{ grant mail:read when {}context.a{} }}", "(".repeat(100), ")".repeat(100));
     let d = one(&deep);
     assert_eq!(d.code, "R0002");
-    assert_eq!(d.message, "nesting depth of brackets exceeds the limit of 32");
+    assert_eq!(d.message, "nesting depth of brackets (or run of `!`) exceeds the limit of 32");
 
     let chain = vec!["context.a"; 200].join(" && ");
     let d = one(&format!("{BASE}role r {{ grant mail:read when {chain} }}"));
@@ -269,4 +279,72 @@ fn empty_yaml_sections_are_empty() {
     set.add_source("t.yaml", "resources:\ngroups:\nroles:\npolicies:\n");
     let snapshot = set.compile().unwrap();
     assert_eq!(snapshot.counts().roles, 0);
+}
+
+#[test]
+fn yaml_cannot_take_part_of_a_condition_away() {
+    let head = "resources:\n  m: {actions: [a], attributes: {flagged: bool}}\npolicies:\n";
+    // An anchor named `&` swallows the operator; a tag (`! x`) swallows the negation.
+    for (condition, code) in
+        [("&& context.mfa", "R0014"), ("! context.mfa", "R0014"), ("!not resource.flagged", "R0010")]
+    {
+        let yaml = format!("{head}  - {{id: p, effect: deny, actions: [m:a], when: {condition}}}\n");
+        let all = errors(&[("t.yaml", &yaml)]);
+        assert_eq!(all[0].code, code, "{condition}: {all:#?}");
+    }
+    // A DSL comment inside a folded string would swallow the rest of the condition.
+    let folded = format!(
+        "{head}  - id: p\n    effect: deny\n    actions: [m:a]\n    when: >\n      context.a  # note\n      || context.b\n"
+    );
+    let d = &errors(&[("t.yaml", &folded)])[0];
+    assert_eq!(d.message, "a condition written in YAML cannot contain a `#` comment");
+    // Quoted, block and plain conditions without tricks are fine.
+    let fine = format!(
+        "{head}  - id: p\n    effect: deny\n    actions: [m:a]\n    when: >-\n      context.a\n      || context.b\n  - {{id: q, effect: deny, actions: [m:a], when: '!context.c'}}\n  - {{id: r, effect: deny, actions: [m:a], when: \"context.d == \\\"#1\\\"\"}}\n"
+    );
+    let mut set = PolicySet::new();
+    set.add_source("t.yaml", fine);
+    assert!(set.compile().is_ok());
+}
+
+#[test]
+fn aliases_and_odd_line_ends_are_located_without_panicking() {
+    // An alias to an unknown permission: the diagnostic points at the alias.
+    let yaml = "resources: {mail: {actions: [read]}}\ngroups: {g: [&p \"mail:fly\"]}\nroles:\n  r:\n    grants:\n      - *p #é\n";
+    let mut set = PolicySet::new();
+    set.add_source("t.yaml", yaml);
+    let report = set.compile().unwrap_err();
+    let text = report.render(false);
+    assert!(text.contains("unknown action `mail:fly`"), "{text}");
+    // Lone carriage returns end lines for locations, as for the parser.
+    let d = one("resource mail { actions: read }\rrole r { grant mail:raed }");
+    assert_eq!(d.location.unwrap().start.line, 2);
+    // A byte-order mark is ignored.
+    let mut set = PolicySet::new();
+    set.add_source("bom.policy", "\u{feff}resource mail { actions: read }");
+    assert!(set.compile().is_ok());
+}
+
+#[test]
+fn comments_ended_by_a_carriage_return_do_not_hide_nesting() {
+    let text = format!(
+        "resource a {{ actions: b }}\nrole r {{ grant a:b when # x\r{}context.x{} }}\n",
+        "(".repeat(2000),
+        ")".repeat(2000)
+    );
+    assert_eq!(one(&text).code, "R0002");
+}
+
+#[test]
+fn wildcards_over_many_roles_are_bounded() {
+    use rampart::Limits;
+    let mut text = String::from("resource a { actions: x, y, z }\nrole base { grant *:* }\n");
+    for i in 0..100 {
+        text.push_str(&format!("role r{i} inherits base\n"));
+    }
+    let mut set = PolicySet::with_limits(Limits { max_index_entries: 200, ..Limits::default() });
+    set.add_source("t.policy", text);
+    let d = &set.compile().unwrap_err().records()[0];
+    assert_eq!(d.code, "R0002");
+    assert!(d.message.contains("permission index (303 entries)"), "{}", d.message);
 }

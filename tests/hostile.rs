@@ -93,3 +93,22 @@ fn binary_and_oversized_files_are_reported() {
         "{messages:?}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn symlink_loops_and_special_files_do_not_hang_the_loader() {
+    use std::os::unix::fs::symlink;
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile-links");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("p.policy"), "resource a { actions: b }\n").unwrap();
+    symlink(".", dir.join("a")).unwrap();
+    symlink(".", dir.join("b")).unwrap();
+    symlink("/dev/zero", dir.join("zero.policy")).unwrap();
+    let mut set = PolicySet::new();
+    set.add_path(&dir);
+    let records = set.compile().unwrap_err().records();
+    assert_eq!(records.len(), 1, "{records:#?}");
+    assert!(records[0].message.contains("zero.policy") && records[0].message.contains("not a regular file"));
+    assert_eq!(set.sources().len(), 1, "the loops are not followed");
+}

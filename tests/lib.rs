@@ -6,6 +6,7 @@ mod bundled;
 mod cli;
 mod corpus;
 mod diagnostics;
+mod engine;
 mod forms;
 mod hostile;
 mod reference;

@@ -64,14 +64,18 @@ fn read_input(input: Option<&Path>) -> std::io::Result<String> {
     }
 }
 
-/// Splits input into requests with their 1-based starting line: JSON Lines when the
-/// first non-empty line is a complete JSON value, otherwise one (pretty-printed) request.
+/// Splits input into requests with their 1-based starting line: one request when the
+/// whole input is one JSON value (pretty-printed, say), otherwise JSON Lines, so that a
+/// malformed line is reported alone and the others are still decided.
 fn requests(text: &str) -> Vec<(usize, &str)> {
     let lines: Vec<(usize, &str)> =
         text.lines().enumerate().map(|(i, l)| (i + 1, l)).filter(|(_, l)| !l.trim().is_empty()).collect();
-    let Some((_, first)) = lines.first() else { return Vec::new() };
-    let first_is_complete = serde_json::from_str::<serde::de::IgnoredAny>(first).is_ok();
-    if first_is_complete || lines.len() == 1 { lines } else { vec![(lines[0].0, text.trim())] }
+    let Some(&(first, _)) = lines.first() else { return Vec::new() };
+    if lines.len() > 1 && serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
+        vec![(first, text.trim())]
+    } else {
+        lines
+    }
 }
 
 #[cfg(test)]
@@ -83,6 +87,7 @@ mod tests {
         assert_eq!(requests("{\"a\":1}\n\n{\"b\":2}\n").len(), 2);
         assert_eq!(requests("{\n  \"a\": 1\n}\n").len(), 1);
         assert_eq!(requests("{\"a\":1}\nnot json\n"), vec![(1, "{\"a\":1}"), (2, "not json")]);
+        assert_eq!(requests("{\"a\":\n{\"b\":2}\n"), vec![(1, "{\"a\":"), (2, "{\"b\":2}")]);
         assert!(requests("\n\n").is_empty());
     }
 }

@@ -5,6 +5,7 @@
 
 mod check;
 mod eval;
+mod watch;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal as _;
@@ -50,6 +51,25 @@ enum Command {
         #[arg(long)]
         explain: bool,
     },
+    /// Keep a policy set live: reload it whenever its files change, or on SIGHUP.
+    ///
+    /// Example: rampart watch -p policies/ --audit-file audit.jsonl --metrics-file rampart.prom
+    ///
+    /// Every successful reload prints its audit event (one JSON line, with the
+    /// effective-permission diff) on standard output; a broken change prints its
+    /// diagnostics on standard error and the previous policy stays live. Runs until
+    /// interrupted (exit code 0); exit code 2 if the set does not compile at start.
+    Watch {
+        /// Policy files or directories.
+        #[arg(short = 'p', long = "policies", default_value = "policies")]
+        policies: Vec<PathBuf>,
+        /// Append audit events to this JSON Lines file too.
+        #[arg(long)]
+        audit_file: Option<PathBuf>,
+        /// Keep this file updated with the engine's metrics in the Prometheus text format.
+        #[arg(long)]
+        metrics_file: Option<PathBuf>,
+    },
 }
 
 /// How to print results.
@@ -66,6 +86,9 @@ pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Check { paths, format } => check::run(&paths, format),
         Command::Eval { policies, input, explain } => eval::run(&policies, input.as_deref(), explain),
+        Command::Watch { policies, audit_file, metrics_file } => {
+            watch::run(&policies, audit_file.as_deref(), metrics_file.as_deref())
+        }
     }
 }
 

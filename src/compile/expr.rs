@@ -66,6 +66,13 @@ impl Cidr {
         if cidr.masked() != net {
             return Err(format!("`{s}` has bits set after the prefix; the network is `{}/{prefix}`", cidr.masked()));
         }
+        // An IPv4-mapped IPv6 network is the IPv4 network (addresses are compared that way).
+        if let IpAddr::V6(v6) = net
+            && let Some(v4) = v6.to_ipv4_mapped()
+            && prefix >= 96
+        {
+            return Ok(Cidr { net: IpAddr::V4(v4), prefix: prefix - 96 });
+        }
         Ok(cidr)
     }
 
@@ -378,6 +385,24 @@ impl Lowerer {
                     let message = format!("cannot look for {} in a list<{}>", lt.name(), elem.name());
                     return self.type_error(message, lhs);
                 }
+                if lt == Ty::Ip || *elem == Ty::Ip {
+                    // Addresses are found as addresses: `::1` is in `["0:0:0:0:0:0:0:1"]`.
+                    let lc = self.as_ip(lc, lhs)?;
+                    let rc = match rc {
+                        Cond::Lit(Lit::List(items)) => {
+                            let mut ips = Vec::with_capacity(items.len());
+                            for item in items.into_vec() {
+                                match self.as_ip(Cond::Lit(item), rhs)? {
+                                    Cond::Lit(ip) => ips.push(ip),
+                                    _ => return None,
+                                }
+                            }
+                            Cond::Lit(Lit::List(ips.into()))
+                        }
+                        other => other,
+                    };
+                    return Some((Cond::In(Box::new(lc), Box::new(rc)), Ty::Bool));
+                }
                 Some((Cond::In(Box::new(lc), Box::new(rc)), Ty::Bool))
             }
             Ty::Any => {
@@ -538,6 +563,9 @@ mod tests {
         assert!(Cidr::parse("2001:db8::/32").unwrap().contains(ip("2001:db8::1")));
         assert!(!Cidr::parse("2001:db8::/32").unwrap().contains(ip("10.0.0.1")));
         assert!(Cidr::parse("192.168.1.7").unwrap().contains(ip("192.168.1.7")));
+        let mapped = Cidr::parse("::ffff:10.9.0.0/112").unwrap();
+        assert!(mapped.contains(ip("10.9.0.5")) && mapped.contains(ip("::ffff:10.9.0.5")));
+        assert!(!mapped.contains(ip("10.8.0.5")));
     }
 
     #[test]

@@ -10,8 +10,8 @@ mod snapshot;
 pub(crate) mod table;
 
 pub use expr::AttrRef;
-pub use snapshot::{Counts, HeldPermission, Snapshot};
-pub(crate) use snapshot::{GrantRule, Loc, Policy};
+pub use snapshot::{Counts, HeldPermission, Snapshot, Version};
+pub(crate) use snapshot::{GrantRule, Guard, Loc, Policy};
 pub(crate) use table::same;
 pub use table::{GrantId, KindId, PermId, PolicyId, RoleId};
 
@@ -36,6 +36,12 @@ pub fn compile(files: &[PolicyFile], sources: &Sources, limits: &Limits) -> Resu
     }
 }
 
+/// A snapshot with nothing in it: what is live before the first load.
+pub(crate) fn empty(limits: &Limits) -> Snapshot {
+    let sources = Sources::new();
+    Compiler { sources: &sources, errors: Vec::new() }.build(&Decls::default(), limits)
+}
+
 /// Declarations of the whole set, in order, duplicates removed.
 #[derive(Default)]
 struct Decls<'a> {
@@ -53,6 +59,19 @@ struct Compiler<'s> {
 impl Compiler<'_> {
     fn error(&mut self, kind: ErrorKind, span: Span) {
         self.errors.push(Diagnostic::error(kind, span));
+    }
+
+    /// The part `start..end` of a pattern's span, when the span holds the pattern as
+    /// written (a YAML alias, say, points elsewhere: then the whole span).
+    fn sub_span(&self, span: Span, start: usize, end: usize) -> Span {
+        let text = self.sources.get(span.source()).text();
+        let written = text.get(span.range()).unwrap_or("");
+        let exact = written.contains(':')
+            && !written.starts_with('*')
+            && end <= written.len()
+            && written.is_char_boundary(start)
+            && written.is_char_boundary(end);
+        if exact { Span::new(span.source(), span.range().start + start, span.range().start + end) } else { span }
     }
 
     fn loc(&self, span: Span) -> Loc {
@@ -125,8 +144,7 @@ impl Compiler<'_> {
             plain: Table::default(),
             guarded: Table::default(),
             grants: Vec::new(),
-            globs: Vec::new(),
-            conds: Vec::new(),
+            guards: Vec::new(),
             policies: Vec::new(),
             deny_index: Table::default(),
             allow_index: Table::default(),
@@ -134,6 +152,8 @@ impl Compiler<'_> {
             groups: Vec::new(),
             files: self.sources.iter().map(|(_, s)| s.name().into()).collect(),
             limits: *limits,
+            version: 0,
+            content_hash: self.sources.content_hash(),
         };
         self.resources(&mut snap, &decls.resources);
         let groups = self.groups(&mut snap, &decls.groups);
@@ -144,8 +164,24 @@ impl Compiler<'_> {
         self.errors.append(&mut lowerer.errors);
         snap.attr_paths = lowerer.paths;
         if self.errors.is_empty() {
-            index_roles(&mut snap, &own_plain, &own_guarded);
-            index_policies(&mut snap);
+            // The indexes hold (role, permission) and (permission, policy) pairs: bound them
+            // before building, as wildcards over many kinds can multiply them.
+            let roles_size = index_size(&snap, &own_plain, &own_guarded);
+            let policies_size: usize = snap.policies.iter().map(|p| p.perms.len()).sum();
+            let limit = limits.max_index_entries;
+            if roles_size.saturating_add(policies_size) > limit {
+                let what =
+                    format!("size of the permission index ({} entries)", roles_size.saturating_add(policies_size));
+                let span = decls.roles.first().map(|r| r.name.span).or(decls.policies.first().map(|p| p.id.span));
+                let kind = ErrorKind::Limit { what, limit };
+                match span {
+                    Some(span) => self.error(kind, span),
+                    None => self.errors.push(Diagnostic::unlocated(kind)),
+                }
+            } else {
+                index_roles(&mut snap, &own_plain, &own_guarded);
+                index_policies(&mut snap);
+            }
         }
         snap
     }
@@ -220,8 +256,7 @@ impl Compiler<'_> {
                     let suggestion = suggest(k, snap.kinds.iter().map(|k| &*k.name));
                     let kind =
                         ErrorKind::Unknown { kind: NameKind::Resource, name: k.clone(), suggestion, scope: None };
-                    let end = span.range().start + k.len();
-                    self.error(kind, Span::new(span.source(), span.range().start, end));
+                    self.error(kind, self.sub_span(span, 0, k.len()));
                     return None;
                 }
             },
@@ -242,8 +277,8 @@ impl Compiler<'_> {
                     let scope = Some(format!("`resource {k}`"));
                     let kind =
                         ErrorKind::Unknown { kind: NameKind::Action, name: format!("{k}:{a}"), suggestion, scope };
-                    let start = span.range().start + k.len() + 1;
-                    self.error(kind, Span::new(span.source(), start, span.range().end));
+                    let len = span.range().len();
+                    self.error(kind, self.sub_span(span, k.len() + 1, len));
                 }
                 _ => {
                     let pattern = crate::syntax::print::perm_ref(r);
@@ -369,18 +404,24 @@ impl Compiler<'_> {
                     },
                     None => None,
                 };
-                let when = when.map(|c| {
-                    snap.conds.push(c);
-                    index_u32(snap.conds.len() - 1)
-                });
-                let on = grant.on.as_ref().map(|g| {
-                    snap.globs.push(self.glob(g));
-                    index_u32(snap.globs.len() - 1)
-                });
                 let id = GrantId::from_index(snap.grants.len());
-                let target = if on.is_some() || when.is_some() { &mut guarded[r] } else { &mut plain[r] };
-                target.extend(perms.iter().map(|p| (*p, id)));
-                snap.grants.push(GrantRule { role: RoleId::from_index(r), on, when, loc: self.loc(grant.span) });
+                let guard = if grant.on.is_some() || when.is_some() {
+                    let mut text = String::new();
+                    if let Some(on) = &grant.on {
+                        text.push_str(&format!("on {}", crate::syntax::quote(&on.value)));
+                    }
+                    if let Some(e) = &grant.when {
+                        let sep = if text.is_empty() { "" } else { " " };
+                        text.push_str(&format!("{sep}when {}", crate::syntax::expr_to_string(e)));
+                    }
+                    snap.guards.push(Guard { on: grant.on.as_ref().map(|g| self.glob(g)), when, text: text.into() });
+                    guarded[r].extend(perms.iter().map(|p| (*p, id)));
+                    Some(index_u32(snap.guards.len() - 1))
+                } else {
+                    plain[r].extend(perms.iter().map(|p| (*p, id)));
+                    None
+                };
+                snap.grants.push(GrantRule { role: RoleId::from_index(r), guard, loc: self.loc(grant.span) });
             }
         }
         (plain, guarded)
@@ -434,6 +475,7 @@ impl Compiler<'_> {
                 resources,
                 cond,
                 unless,
+                text: crate::syntax::policy_to_dsl(decl).into(),
                 loc: self.loc(decl.span),
             });
         }
@@ -454,6 +496,19 @@ fn kinds_of(snap: &Snapshot, perms: &[PermId]) -> Vec<KindId> {
 
 /// Flattens each role's grants over its closure: one plain grant per permission (the
 /// role's own first), and every guarded grant, both sorted by permission.
+/// How many entries `index_roles` would create (an upper bound: duplicates are removed).
+fn index_size(snap: &Snapshot, own_plain: &[Vec<(PermId, GrantId)>], own_guarded: &[Vec<(PermId, GrantId)>]) -> usize {
+    (0..snap.roles.len())
+        .map(|role| {
+            snap.ancestors
+                .row(role)
+                .iter()
+                .map(|a| own_plain[a.index()].len() + own_guarded[a.index()].len())
+                .sum::<usize>()
+        })
+        .fold(0usize, usize::saturating_add)
+}
+
 fn index_roles(snap: &mut Snapshot, own_plain: &[Vec<(PermId, GrantId)>], own_guarded: &[Vec<(PermId, GrantId)>]) {
     let mut plain = Table::default();
     let mut guarded = Table::default();

@@ -32,17 +32,24 @@ pub(crate) struct Role {
     pub(crate) loc: Loc,
 }
 
-/// One `grant` statement. Kept small (a million grants is a supported size): its glob
-/// and condition live in the snapshot's `globs` and `conds` tables.
+/// One `grant` statement. Kept small (a million grants is a supported size): the glob
+/// and condition of a guarded grant live in the snapshot's `guards` table.
 #[derive(Debug)]
 pub(crate) struct GrantRule {
     /// The role that declares it.
     pub(crate) role: RoleId,
-    /// A glob the resource id must match (index into `Snapshot::globs`).
-    pub(crate) on: Option<u32>,
-    /// The condition (index into `Snapshot::conds`).
-    pub(crate) when: Option<u32>,
+    /// Its `on` and `when` (index into `Snapshot::guards`), if it has either.
+    pub(crate) guard: Option<u32>,
     pub(crate) loc: Loc,
+}
+
+/// What limits a grant: a glob on the resource id, a condition, or both.
+#[derive(Debug)]
+pub(crate) struct Guard {
+    pub(crate) on: Option<Box<str>>,
+    pub(crate) when: Option<Cond>,
+    /// `on "glob" when expr`, printed canonically (for diffs and reports).
+    pub(crate) text: Box<str>,
 }
 
 #[derive(Debug)]
@@ -56,6 +63,8 @@ pub(crate) struct Policy {
     pub(crate) cond: Option<Cond>,
     /// `unless`: the policy applies when the condition is false.
     pub(crate) unless: bool,
+    /// The policy printed canonically (for diffs and reports).
+    pub(crate) text: Box<str>,
     pub(crate) loc: Loc,
 }
 
@@ -79,10 +88,7 @@ pub struct Snapshot {
     /// Per role: grants with `on` or `when` over its closure, sorted by permission.
     pub(crate) guarded: Table<(PermId, GrantId)>,
     pub(crate) grants: Vec<GrantRule>,
-    /// The globs of grants' `on`.
-    pub(crate) globs: Vec<Box<str>>,
-    /// The conditions of grants' `when`.
-    pub(crate) conds: Vec<Cond>,
+    pub(crate) guards: Vec<Guard>,
     pub(crate) policies: Vec<Policy>,
     /// Per permission: the deny policies that cover it.
     pub(crate) deny_index: Table<PolicyId>,
@@ -92,10 +98,37 @@ pub struct Snapshot {
     pub(crate) groups: Vec<(Box<str>, Box<[PermId]>)>,
     pub(crate) files: Vec<Box<str>>,
     pub(crate) limits: Limits,
+    /// The version number an engine gave this snapshot (0 before it went live).
+    pub(crate) version: u64,
+    /// A hash of the source texts and their names.
+    pub(crate) content_hash: u64,
+}
+
+/// Which policy set a snapshot holds: a number that grows with every snapshot an engine
+/// installs, and a hash of the source files' names and texts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Version {
+    /// 1 for the first snapshot an engine serves, then one more per successful reload;
+    /// 0 for a snapshot that no engine installed.
+    pub number: u64,
+    /// FNV-1a over every source's name and text, in load order. It detects changes; it is
+    /// not a cryptographic digest.
+    #[serde(serialize_with = "hex")]
+    pub hash: u64,
+}
+
+fn hex<S: serde::Serializer>(h: &u64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{h:016x}"))
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "v{} ({:016x})", self.number, self.hash)
+    }
 }
 
 /// Sizes of a snapshot, for logs and metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Counts {
     /// Resource kinds.
     pub resource_kinds: usize,
@@ -116,6 +149,9 @@ pub struct Counts {
 pub struct HeldPermission {
     /// `kind:action`.
     pub permission: String,
+    /// For a grant limited by `on` or `when`: the limit, as `on "glob" when expr`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
     /// The inheritance path from the role to the role whose grant carries it.
     pub via: Vec<String>,
     /// Whether the grant is limited by `on` or `when`.
@@ -125,6 +161,16 @@ pub struct HeldPermission {
 }
 
 impl Snapshot {
+    /// Which policy set this is.
+    pub fn version(&self) -> Version {
+        Version { number: self.version, hash: self.content_hash }
+    }
+
+    /// The names of the source files, in load order.
+    pub fn files(&self) -> impl Iterator<Item = &str> {
+        self.files.iter().map(|f| &**f)
+    }
+
     /// The numbers of things in this snapshot.
     pub fn counts(&self) -> Counts {
         Counts {
@@ -157,6 +203,11 @@ impl Snapshot {
         self.policies.iter().map(|p| &*p.id)
     }
 
+    /// An access policy's canonical text (the DSL form, whatever form it was written in).
+    pub fn policy_text(&self, id: &str) -> Option<&str> {
+        self.policies.iter().find(|p| &*p.id == id).map(|p| &*p.text)
+    }
+
     /// The roles a role inherits from, directly and through its parents (itself excluded).
     pub fn inherited_roles(&self, role: &str) -> Option<Vec<&str>> {
         let id = *self.role_ids.get(role)?;
@@ -171,6 +222,7 @@ impl Snapshot {
             let g = &self.grants[grant.index()];
             HeldPermission {
                 permission: self.perm_name(perm),
+                condition: g.guard.and_then(|i| self.guards.get(i as usize)).map(|guard| guard.text.to_string()),
                 via: self.role_path(id, g.role).into_iter().map(str::to_owned).collect(),
                 conditional,
                 location: self.loc_string(g.loc),

@@ -60,7 +60,7 @@ impl Converter {
             None => true,
             Some(at) => {
                 let span = self.span_of(at, at + 1);
-                let what = "nesting depth of brackets".to_owned();
+                let what = "nesting depth of brackets (or run of `!`)".to_owned();
                 self.error(ErrorKind::Limit { what, limit: self.max_nesting }, span);
                 false
             }
@@ -489,21 +489,26 @@ fn next_char_end(text: &str, at: usize) -> usize {
     text.get(at..).and_then(|rest| rest.chars().next()).map_or(at, |c| at + c.len_utf8())
 }
 
-/// The byte offset where bracket nesting first goes deeper than `limit`, skipping strings and comments.
+/// The byte offset where bracket nesting first goes deeper than `limit`, or a run of `!`
+/// grows longer than `limit`, skipping strings and comments. It runs before the
+/// recursive parser, which must never see deeper input.
 pub(crate) fn nesting_violation(text: &str, limit: usize) -> Option<usize> {
     let mut depth = 0usize;
+    let mut nots = 0usize;
     let mut in_string = false;
     let mut in_comment = false;
     let mut escaped = false;
     for (i, c) in text.char_indices() {
+        // Line ends as the grammar has them: `\n`, `\r\n` or a lone `\r`.
+        let line_end = c == '\n' || c == '\r';
         if in_comment {
-            in_comment = c != '\n';
+            in_comment = !line_end;
         } else if in_string {
             if escaped {
                 escaped = false;
             } else if c == '\\' {
                 escaped = true;
-            } else if c == '"' || c == '\n' {
+            } else if c == '"' || line_end {
                 in_string = false;
             }
         } else {
@@ -517,9 +522,18 @@ pub(crate) fn nesting_violation(text: &str, limit: usize) -> Option<usize> {
                     }
                 }
                 ')' | ']' | '}' => depth = depth.saturating_sub(1),
+                '!' => {
+                    nots += 1;
+                    if nots > limit {
+                        return Some(i);
+                    }
+                    continue;
+                }
+                c if c.is_whitespace() => continue,
                 _ => {}
             }
         }
+        nots = 0;
     }
     None
 }
@@ -651,5 +665,9 @@ mod tests {
         assert_eq!(nesting_violation("((a))", 2), None);
         assert_eq!(nesting_violation("(((a)))", 2), Some(2));
         assert_eq!(nesting_violation("\"(((\" # (((\n", 1), None);
+        // A lone carriage return ends a comment, as in the grammar.
+        assert_eq!(nesting_violation("# x\r((", 1), Some(5));
+        assert_eq!(nesting_violation("!! ! !x", 3), Some(5));
+        assert_eq!(nesting_violation("!= !x != !y", 1), None);
     }
 }

@@ -5,7 +5,8 @@ mod dsl;
 pub(crate) mod print;
 mod yaml;
 
-pub use print::{perm_ref, to_dsl, to_yaml};
+pub(crate) use dsl::quote;
+pub use print::{expr_to_string, perm_ref, policy_to_dsl, to_dsl, to_yaml};
 
 use crate::diagnostic::Diagnostic;
 use crate::limits::Limits;

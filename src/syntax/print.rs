@@ -59,33 +59,39 @@ pub fn to_dsl(file: &PolicyFile) -> String {
                 }
                 out.push_str("}\n");
             }
-            Item::Policy(p) => {
-                let effect = match p.effect {
-                    Effect::Allow => "allow",
-                    Effect::Deny => "deny",
-                };
-                let _ = writeln!(out, "{effect} {} {{", quote(&p.id.value));
-                let _ = writeln!(out, "    actions: {}", perm_refs(&p.actions));
-                if !p.roles.is_empty() {
-                    let _ = writeln!(out, "    roles: {}", names(&p.roles));
-                }
-                if !p.principals.is_empty() {
-                    let _ = writeln!(out, "    principals: {}", strings(&p.principals));
-                }
-                if !p.resources.is_empty() {
-                    let _ = writeln!(out, "    resources: {}", strings(&p.resources));
-                }
-                if let Some(c) = &p.condition {
-                    let kw = match c.kind {
-                        ConditionKind::When => "when",
-                        ConditionKind::Unless => "unless",
-                    };
-                    let _ = writeln!(out, "    {kw}: {}", expr_to_string(&c.expr));
-                }
-                out.push_str("}\n");
-            }
+            Item::Policy(p) => out.push_str(&policy_to_dsl(p)),
         }
     }
+    out
+}
+
+/// Prints one access policy in the DSL form (also its canonical text, used to tell
+/// whether a policy changed between two snapshots).
+pub fn policy_to_dsl(p: &PolicyDecl) -> String {
+    let mut out = String::new();
+    let effect = match p.effect {
+        Effect::Allow => "allow",
+        Effect::Deny => "deny",
+    };
+    let _ = writeln!(out, "{effect} {} {{", quote(&p.id.value));
+    let _ = writeln!(out, "    actions: {}", perm_refs(&p.actions));
+    if !p.roles.is_empty() {
+        let _ = writeln!(out, "    roles: {}", names(&p.roles));
+    }
+    if !p.principals.is_empty() {
+        let _ = writeln!(out, "    principals: {}", strings(&p.principals));
+    }
+    if !p.resources.is_empty() {
+        let _ = writeln!(out, "    resources: {}", strings(&p.resources));
+    }
+    if let Some(c) = &p.condition {
+        let kw = match c.kind {
+            ConditionKind::When => "when",
+            ConditionKind::Unless => "unless",
+        };
+        let _ = writeln!(out, "    {kw}: {}", expr_to_string(&c.expr));
+    }
+    out.push_str("}\n");
     out
 }
 

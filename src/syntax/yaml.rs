@@ -155,7 +155,15 @@ pub(crate) fn parse(source: SourceId, text: &str, max_nesting: usize, errors: &m
     let mut budget = serde_saphyr::Budget::default();
     budget.max_depth = max_nesting;
     budget.max_nodes = usize::MAX;
-    let options = serde_saphyr::options! { with_snippet: false, budget: Some(budget), strict_booleans: true };
+    // Tags have no meaning in a policy file, and one on a condition would silently take
+    // part of it away: reject them.
+    let options = serde_saphyr::options! {
+        with_snippet: false,
+        budget: Some(budget),
+        strict_booleans: true,
+        reject_unsupported_tags: true,
+        reject_tagged_field_names: true,
+    };
     let file: YFile = if text.trim().is_empty() {
         YFile::default()
     } else {
@@ -201,6 +209,21 @@ fn location_span(source: SourceId, text: &str, loc: &serde_saphyr::Location) -> 
     let offset =
         text[line_start.min(text.len())..].char_indices().nth(col - 1).map_or(text.len(), |(i, _)| line_start + i);
     Span::new(source, offset, offset)
+}
+
+/// Whether a condition's text has a `#` outside string literals.
+fn has_comment(text: &str) -> bool {
+    let (mut in_string, mut escaped) = (false, false);
+    for c in text.chars() {
+        match (in_string, escaped, c) {
+            (true, true, _) => escaped = false,
+            (true, false, '\\') => escaped = true,
+            (true, false, '"') | (false, _, '"') => in_string = !in_string,
+            (false, _, '#') => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 struct Lower<'a> {
@@ -257,6 +280,36 @@ impl Lower<'_> {
     }
 
     fn condition(&mut self, s: &Spanned<String>) -> Option<Expr> {
+        let span = self.span(s);
+        let invalid = |message: &str, help: &str| {
+            let kind = ErrorKind::Invalid { message: message.to_owned(), help: Some(help.to_owned()) };
+            Diagnostic::error(kind, span)
+        };
+        // A YAML anchor (`&name`) before a plain condition takes part of it away silently:
+        // `when: && x` reads as `x`. Whatever stands before the value must be YAML structure.
+        let before = self.text.get(..span.range().start).unwrap_or("");
+        let line = before.rsplit(['\n', '\r']).next().unwrap_or("").trim_end();
+        let structural = line.is_empty() || line.ends_with([':', '-', ',', '[', '{', '?', '|', '>']);
+        let block_header = line.rsplit([':', '-']).next().is_some_and(|h| {
+            let h = h.trim();
+            !h.is_empty() && h.chars().all(|c| matches!(c, '|' | '>' | '-' | '+' | '0'..='9'))
+        });
+        if !structural && !block_header {
+            self.errors.push(invalid(
+                "a YAML anchor or tag stands before this condition, and YAML removed part of it",
+                "quote the whole condition",
+            ));
+            return None;
+        }
+        // Inside a YAML string a DSL comment would run to the end of the folded line and
+        // silently take the rest of the condition with it.
+        if has_comment(&s.value) {
+            self.errors.push(invalid(
+                "a condition written in YAML cannot contain a `#` comment",
+                "move the comment out of the string, as a YAML comment",
+            ));
+            return None;
+        }
         self.with(s, |c, t| c.condition(t))
     }
 
