@@ -278,9 +278,15 @@ impl Report {
                 while !text.is_char_boundary(range.start) {
                     range.start -= 1;
                 }
-                group = group.element(
-                    Snippet::source(source.text()).path(source.name()).annotation(AnnotationKind::Primary.span(range)),
-                );
+                // The renderer counts lines at `\n` only; a lone `\r` ends a line for us too.
+                // Replacing it keeps every byte offset.
+                let text: std::borrow::Cow<'_, str> = if text.contains('\r') {
+                    text.replace("\r\n", "\u{1}\n").replace('\r', "\n").replace('\u{1}', "\r").into()
+                } else {
+                    text.into()
+                };
+                group = group
+                    .element(Snippet::source(text).path(source.name()).annotation(AnnotationKind::Primary.span(range)));
             }
             if let Some(help) = &help {
                 group = group.element(Level::HELP.message(help.as_str()));

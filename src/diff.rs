@@ -14,7 +14,8 @@ pub struct PolicyDiff {
     pub policies_added: Vec<String>,
     /// Policies only in the old snapshot.
     pub policies_removed: Vec<String>,
-    /// Policies in both whose meaning changed (effect, actions, narrowing or condition).
+    /// Policies in both whose meaning changed: their text (effect, actions, narrowing,
+    /// condition), or the permissions their groups and patterns resolve to.
     pub policies_changed: Vec<String>,
 }
 
@@ -41,8 +42,8 @@ impl PolicyDiff {
             && self.policies_changed.is_empty()
     }
 
-    /// Whether any role gained a permission or any policy was added or changed (a change
-    /// that may widen access, and so deserves review).
+    /// Whether any role gained a permission or any policy was added, removed or changed
+    /// (removing a deny widens access; a changed policy may): a change that deserves review.
     pub fn may_widen_access(&self) -> bool {
         self.roles.iter().any(|r| !r.gained.is_empty())
             || !self.policies_added.is_empty()
@@ -85,8 +86,15 @@ pub fn diff(old: &Snapshot, new: &Snapshot) -> PolicyDiff {
             lost: before.difference(&after).cloned().collect(),
         });
     }
-    let texts = |s: &Snapshot| -> BTreeMap<String, String> {
-        s.policy_ids().map(|id| (id.to_owned(), s.policy_text(id).unwrap_or_default().to_owned())).collect()
+    // A policy is its text and what its actions resolve to (a group or a wildcard can
+    // change meaning without the policy's text changing).
+    let texts = |s: &Snapshot| -> BTreeMap<String, (String, Vec<String>)> {
+        s.policy_ids()
+            .map(|id| {
+                let text = s.policy_text(id).unwrap_or_default().to_owned();
+                (id.to_owned(), (text, s.policy_permissions(id).unwrap_or_default()))
+            })
+            .collect()
     };
     let (before, after) = (texts(old), texts(new));
     PolicyDiff {
@@ -150,6 +158,19 @@ mod tests {
         assert_eq!(d.policies_added, ["p3"]);
         assert_eq!(d.policies_removed, ["p2"]);
         assert_eq!(d.policies_changed, ["p1"]);
+    }
+
+    #[test]
+    fn a_policy_changes_when_its_group_or_wildcard_does() {
+        let old = snapshot(&format!(
+            "{BASE}group g = mail:read\nallow \"p\" {{ actions: g }}\nallow \"q\" {{ actions: note:* }}"
+        ));
+        let new = snapshot(
+            "resource mail { actions: read, send, delete }\nresource note { actions: read, edit }\ngroup g = mail:read, mail:send\nallow \"p\" { actions: g }\nallow \"q\" { actions: note:* }",
+        );
+        let d = diff(&old, &new);
+        assert_eq!(d.policies_changed, ["p", "q"]);
+        assert!(d.may_widen_access());
     }
 
     #[test]

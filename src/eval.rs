@@ -300,7 +300,7 @@ fn equal_within(a: Val<'_>, b: Val<'_>, depth: usize) -> Result<bool, EvalErrorK
         (Val::Str(x), Val::Str(y)) => x == y,
         (Val::Ip(x), Val::Ip(y)) => x.to_canonical() == y.to_canonical(),
         (Val::Ip(ip), Val::Str(s)) | (Val::Str(s), Val::Ip(ip)) => {
-            s.parse::<IpAddr>().is_ok_and(|p| p.to_canonical() == ip.to_canonical())
+            s.parse::<IpAddr>().map_err(|_| EvalErrorKind::NotAnIp)?.to_canonical() == ip.to_canonical()
         }
         (Val::List(x), Val::List(y)) => {
             if x.len() != y.len() {

@@ -132,6 +132,12 @@ fn watch_prints_audit_events_reloads_on_sighup_and_stops_on_sigterm() {
     let policies = dir.join("policies");
     std::fs::create_dir_all(&policies).unwrap();
     std::fs::write(policies.join("p.policy"), "resource doc { actions: read }\nrole reader\n").unwrap();
+    // A file linked from outside the watched directory: the watcher does not see its
+    // changes (links are not followed for events), a SIGHUP does.
+    let outside = dir.join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("extra.policy"), "role extra\n").unwrap();
+    std::os::unix::fs::symlink(outside.join("extra.policy"), policies.join("extra.policy")).unwrap();
     let metrics = dir.join("rampart.prom");
     let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
         .args(["watch", "-p", policies.to_str().unwrap(), "--metrics-file", metrics.to_str().unwrap()])
@@ -172,18 +178,23 @@ fn watch_prints_audit_events_reloads_on_sighup_and_stops_on_sigterm() {
     }
     assert!(err_lines.iter().any(|l| l.contains("error[R0006]: unknown action `doc:raed`")), "{err_lines:?}");
 
-    // SIGHUP reloads: make a change the watcher may or may not have seen yet; either way
-    // exactly one audit event for it arrives.
     std::fs::write(policies.join("p.policy"), "resource doc { actions: read }\nrole reader { grant doc:* }\n").unwrap();
-    let status = Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
     let fixed: serde_json::Value = serde_json::from_str(&next("out")).unwrap();
     assert_eq!(fixed["changes"]["after"]["number"], 3);
+
+    // SIGHUP reloads what the watcher cannot see.
+    std::fs::write(outside.join("extra.policy"), "role extra { grant doc:read }\n").unwrap();
+    let status = Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let signalled: serde_json::Value = serde_json::from_str(&next("out")).unwrap();
+    assert_eq!(signalled["actor"], "rampart:signal");
+    assert_eq!(signalled["changes"]["after"]["number"], 4);
+    assert_eq!(signalled["metadata"]["diff"]["roles"][0]["gained"], serde_json::json!(["doc:read"]));
 
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(0));
     let prom = std::fs::read_to_string(&metrics).unwrap();
     let failures = prom.lines().find_map(|l| l.strip_prefix("rampart_reloads_total{result=\"failure\"} ")).unwrap();
     assert!(failures.parse::<u64>().unwrap() >= 1, "{prom}");
-    assert!(prom.contains("rampart_snapshot_version 3"), "{prom}");
+    assert!(prom.contains("rampart_snapshot_version 4"), "{prom}");
 }

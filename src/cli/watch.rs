@@ -9,7 +9,14 @@ use std::time::Duration;
 
 pub(super) fn run(policies: &[PathBuf], audit_file: Option<&Path>, metrics_file: Option<&Path>) -> i32 {
     let metrics_path = metrics_file.map(Path::to_path_buf);
-    let mut builder = Engine::builder().on_reload(print_outcome);
+    // Until the engine has started, failures are reported once, below, with exit code 2.
+    let started = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let running = std::sync::Arc::clone(&started);
+    let mut builder = Engine::builder().on_reload(move |outcome| {
+        if running.load(std::sync::atomic::Ordering::Relaxed) || outcome.is_ok() {
+            print_outcome(outcome);
+        }
+    });
     for p in policies {
         builder = builder.path(p);
     }
@@ -26,6 +33,7 @@ pub(super) fn run(policies: &[PathBuf], audit_file: Option<&Path>, metrics_file:
             return 2;
         }
     };
+    started.store(true, std::sync::atomic::Ordering::Relaxed);
     let _watcher = match engine.watch() {
         Ok(w) => w,
         Err(e) => {
@@ -43,7 +51,7 @@ pub(super) fn run(policies: &[PathBuf], audit_file: Option<&Path>, metrics_file:
     eprintln!("watching {} (version {}); SIGHUP reloads, Ctrl-C stops", describe(policies), engine.version());
     write_metrics(&engine, metrics_path.as_deref());
     loop {
-        // Wake up at least every few seconds to refresh the metrics file.
+        // Wake up five times a second for signals, and refresh the metrics file.
         std::thread::sleep(Duration::from_millis(200));
         for signal in signals.pending() {
             match signal {

@@ -305,6 +305,12 @@ impl Lowerer {
                         let (lc, rc) = (self.as_ip(lc, lhs)?, self.as_ip(rc, rhs)?);
                         return Some((Cond::Cmp(cmp, Box::new(lc), Box::new(rc)), Ty::Bool));
                     }
+                    let ip_list = Ty::List(Box::new(Ty::Ip));
+                    if lt == ip_list || rt == ip_list {
+                        // A literal list compared with a `list<ip>` must hold addresses.
+                        let (lc, rc) = (self.ip_list(lc, lhs)?, self.ip_list(rc, rhs)?);
+                        return Some((Cond::Cmp(cmp, Box::new(lc), Box::new(rc)), Ty::Bool));
+                    }
                 } else {
                     for (ty, side) in [(&lt, lhs), (&rt, rhs)] {
                         if !matches!(ty, Ty::Int | Ty::Any) {
@@ -331,6 +337,19 @@ impl Lowerer {
             },
             other => Some(Cond::AsIp(Box::new(other))),
         }
+    }
+
+    /// A literal list's string items read as IP addresses; anything else unchanged.
+    fn ip_list(&mut self, c: Cond, e: &Expr) -> Option<Cond> {
+        let Cond::Lit(Lit::List(items)) = c else { return Some(c) };
+        let mut ips = Vec::with_capacity(items.len());
+        for item in items.into_vec() {
+            match self.as_ip(Cond::Lit(item), e)? {
+                Cond::Lit(ip) => ips.push(ip),
+                _ => return None,
+            }
+        }
+        Some(Cond::Lit(Lit::List(ips.into())))
     }
 
     fn membership(&mut self, lhs: &Expr, rhs: &Expr, scope: &Scope<'_>) -> Option<(Cond, Ty)> {
@@ -388,19 +407,7 @@ impl Lowerer {
                 if lt == Ty::Ip || *elem == Ty::Ip {
                     // Addresses are found as addresses: `::1` is in `["0:0:0:0:0:0:0:1"]`.
                     let lc = self.as_ip(lc, lhs)?;
-                    let rc = match rc {
-                        Cond::Lit(Lit::List(items)) => {
-                            let mut ips = Vec::with_capacity(items.len());
-                            for item in items.into_vec() {
-                                match self.as_ip(Cond::Lit(item), rhs)? {
-                                    Cond::Lit(ip) => ips.push(ip),
-                                    _ => return None,
-                                }
-                            }
-                            Cond::Lit(Lit::List(ips.into()))
-                        }
-                        other => other,
-                    };
+                    let rc = self.ip_list(rc, rhs)?;
                     return Some((Cond::In(Box::new(lc), Box::new(rc)), Ty::Bool));
                 }
                 Some((Cond::In(Box::new(lc), Box::new(rc)), Ty::Bool))

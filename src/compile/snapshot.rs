@@ -208,6 +208,15 @@ impl Snapshot {
         self.policies.iter().find(|p| &*p.id == id).map(|p| &*p.text)
     }
 
+    /// The permissions an access policy covers once its groups and patterns are resolved,
+    /// as sorted `kind:action` names.
+    pub fn policy_permissions(&self, id: &str) -> Option<Vec<String>> {
+        let p = self.policies.iter().find(|p| &*p.id == id)?;
+        let mut names: Vec<String> = p.perms.iter().map(|perm| self.perm_name(*perm)).collect();
+        names.sort();
+        Some(names)
+    }
+
     /// The roles a role inherits from, directly and through its parents (itself excluded).
     pub fn inherited_roles(&self, role: &str) -> Option<Vec<&str>> {
         let id = *self.role_ids.get(role)?;

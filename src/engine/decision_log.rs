@@ -125,6 +125,7 @@ pub(crate) fn event(snapshot: &Snapshot, request: &Request<'_>, decision: &Decis
         })
         .collect();
     let ip = match request.context.get("ip") {
+        _ if mask.iter().any(|m| m == "ip") => json!("***"),
         Some(Value::Str(s)) => json!(s),
         Some(Value::Ip(ip)) => json!(ip.to_string()),
         _ => Json::Null,

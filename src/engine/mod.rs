@@ -26,6 +26,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+/// How long, while watching, a file that became empty is taken for a write in progress.
+pub(crate) const EMPTY_FILE_GRACE: Duration = Duration::from_secs(1);
+
 /// What started a reload; it becomes the audit event's actor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReloadSource {
@@ -152,7 +155,8 @@ impl EngineBuilder {
                 live: ArcSwap::new(Arc::new(Live::new(placeholder, None))),
                 paths: self.paths,
                 limits: self.limits,
-                reload: Mutex::new(ReloadState::default()),
+                reloading: Mutex::new(0),
+                info: Mutex::new(ReloadState::default()),
                 audit,
                 decisions: self.decision_log.map(|(config, out)| DecisionLog::start(config, out)),
                 stats: Stats::default(),
@@ -193,24 +197,18 @@ struct Live {
 impl Live {
     fn new(snapshot: Arc<Snapshot>, previous: Option<&Live>) -> Live {
         // Deny counts carry over by policy id across reloads.
-        let denies = snapshot
-            .policy_ids()
-            .map(|id| {
-                let before = previous.and_then(|p| {
-                    let i = p.snapshot.policy_ids().position(|old| old == id)?;
-                    p.denies.get(i).map(|c| c.load(Ordering::Relaxed))
-                });
-                AtomicU64::new(before.unwrap_or(0))
-            })
-            .collect();
+        let before: std::collections::HashMap<&str, u64> = previous
+            .map(|p| p.snapshot.policy_ids().zip(&p.denies).map(|(id, n)| (id, n.load(Ordering::Relaxed))).collect())
+            .unwrap_or_default();
+        let denies = snapshot.policy_ids().map(|id| AtomicU64::new(before.get(id).copied().unwrap_or(0))).collect();
         Live { snapshot, denies }
     }
 }
 
+/// What the last reloads left behind; locked only briefly (never during a reload), so
+/// that reading it does not wait for a reload in progress.
 #[derive(Default)]
 struct ReloadState {
-    /// The last version number given out.
-    number: u64,
     last_error: Option<Arc<Report>>,
     last_duration: Duration,
     loaded_at: Option<SystemTime>,
@@ -220,7 +218,10 @@ struct Inner {
     live: ArcSwap<Live>,
     paths: Vec<PathBuf>,
     limits: Limits,
-    reload: Mutex<ReloadState>,
+    /// Held for the whole of a reload, so that reloads run one at a time; holds the last
+    /// version number given out.
+    reloading: Mutex<u64>,
+    info: Mutex<ReloadState>,
     audit: Option<AuditFile>,
     decisions: Option<DecisionLog>,
     stats: Stats,
@@ -272,7 +273,8 @@ impl Engine {
                 live: ArcSwap::new(Arc::new(Live::new(Arc::new(snapshot), None))),
                 paths: Vec::new(),
                 limits,
-                reload: Mutex::new(ReloadState { number: 1, loaded_at: Some(SystemTime::now()), ..Default::default() }),
+                reloading: Mutex::new(1),
+                info: Mutex::new(ReloadState { loaded_at: Some(SystemTime::now()), ..Default::default() }),
                 audit: None,
                 decisions: None,
                 stats: Stats::default(),
@@ -346,7 +348,7 @@ impl Engine {
     }
 
     fn lock_state(&self) -> std::sync::MutexGuard<'_, ReloadState> {
-        self.inner.reload.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner.info.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn read(&self) -> PolicySet {
@@ -357,22 +359,27 @@ impl Engine {
         set
     }
 
-    /// The latest modification time of the policy paths and everything under them.
+    /// The latest modification time of the policy paths and everything under them
+    /// (following links, but never into a directory already visited).
     fn newest_change(&self) -> Option<SystemTime> {
-        fn walk(path: &std::path::Path, depth: usize, newest: &mut Option<SystemTime>) {
+        fn walk(path: &std::path::Path, depth: usize, seen: &mut Vec<PathBuf>, newest: &mut Option<SystemTime>) {
             let Ok(meta) = std::fs::metadata(path) else { return };
             if let Ok(t) = meta.modified() {
                 *newest = (*newest).max(Some(t));
             }
             if meta.is_dir() && depth < 32 {
+                match std::fs::canonicalize(path) {
+                    Ok(real) if !seen.contains(&real) => seen.push(real),
+                    _ => return,
+                }
                 for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
-                    walk(&entry.path(), depth + 1, newest);
+                    walk(&entry.path(), depth + 1, seen, newest);
                 }
             }
         }
-        let mut newest = None;
+        let (mut seen, mut newest) = (Vec::new(), None);
         for p in &self.inner.paths {
-            walk(p, 0, &mut newest);
+            walk(p, 0, &mut seen, &mut newest);
         }
         newest
     }
@@ -402,40 +409,47 @@ impl Engine {
             return Err(ReloadError::NoSources);
         }
         // One reload at a time; checks go on against the live snapshot meanwhile.
-        let mut state = self.lock_state();
+        let mut number = self.inner.reloading.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let started = Instant::now();
         let previous = self.inner.live.load_full();
-        let first = state.number == 0;
+        let first = *number == 0;
         // A watched change may be a write in progress: wait until nothing under the paths
         // has changed for the settle period, read, and make sure nothing changed meanwhile.
-        let watched = *source == ReloadSource::Watch && !self.inner.settle.is_zero();
+        // A signal often follows a deploy script's copy: it waits for quiet files too.
+        let watched = matches!(source, ReloadSource::Watch | ReloadSource::Signal) && !self.inner.settle.is_zero();
         let quiet_since = if watched { self.wait_until_quiet() } else { None };
         let set = self.read();
         let hash = set.content_hash();
         // An empty file is what a write looks like between truncating and writing: while
-        // watching, it is taken as unfinished (delete a file to drop its policies).
-        let empty_file = set.sources().iter().any(|(_, s)| s.text().is_empty());
-        if watched && (empty_file || self.newest_change() != quiet_since || self.read().content_hash() != hash) {
+        // watching, a file that became empty less than a second ago is taken as unfinished.
+        let young_empty_file = set.sources().iter().any(|(_, s)| {
+            s.text().is_empty()
+                && std::fs::metadata(s.name())
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| SystemTime::now().duration_since(t).unwrap_or(Duration::ZERO) < EMPTY_FILE_GRACE)
+        });
+        if watched && (young_empty_file || self.newest_change() != quiet_since || self.read().content_hash() != hash) {
+            tracing::debug!(target: "rampart::watch", "policy files still changing; the reload waits");
             return Err(ReloadError::Unsettled);
         }
         if !first && hash == previous.snapshot.content_hash {
             // Back to what is live (say, a broken edit reverted): nothing is wrong any more.
-            state.last_error = None;
+            self.lock_state().last_error = None;
             return Ok(ReloadOutcome::Unchanged(previous.snapshot.version()));
         }
         let mut snapshot = match set.compile() {
             Ok(s) => s,
             Err(report) => {
                 let report = Arc::new(report);
-                state.last_error = Some(Arc::clone(&report));
-                drop(state);
+                self.lock_state().last_error = Some(Arc::clone(&report));
+                drop(number);
                 self.inner.reloads_failed.fetch_add(1, Ordering::Relaxed);
                 self.report_failure(source, &previous, first, &report);
                 return Err(ReloadError::Invalid(report));
             }
         };
-        state.number += 1;
-        snapshot.version = state.number;
+        *number += 1;
+        snapshot.version = *number;
         let snapshot = Arc::new(snapshot);
         let diff = if first {
             diff(&crate::compile::empty(&self.inner.limits), &snapshot)
@@ -444,10 +458,13 @@ impl Engine {
         };
         self.inner.live.store(Arc::new(Live::new(Arc::clone(&snapshot), Some(&previous))));
         let duration = started.elapsed();
-        state.last_error = None;
-        state.last_duration = duration;
-        state.loaded_at = Some(SystemTime::now());
-        drop(state);
+        {
+            let mut info = self.lock_state();
+            info.last_error = None;
+            info.last_duration = duration;
+            info.loaded_at = Some(SystemTime::now());
+        }
+        drop(number);
         self.inner.reloads_ok.fetch_add(1, Ordering::Relaxed);
         let event = AuditEvent {
             timestamp: rfc3339(SystemTime::now()),
@@ -457,7 +474,7 @@ impl Engine {
             changes: Changes { before: (!first).then(|| previous.snapshot.version()), after: snapshot.version() },
             metadata: ReloadMetadata {
                 files: snapshot.files().map(str::to_owned).collect(),
-                duration_ms: duration.as_secs_f64() * 1000.0,
+                duration_ms: (duration.as_secs_f64() * 1_000_000.0).round() / 1000.0,
                 diff,
             },
         };

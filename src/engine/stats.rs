@@ -184,9 +184,17 @@ impl Metrics {
         metrics::counter!("rampart_reloads_total", "result" => "failure").absolute(self.reloads_failed);
         metrics::gauge!("rampart_reload_duration_seconds").set(self.last_reload_seconds);
         metrics::gauge!("rampart_snapshot_version").set(self.snapshot_version as f64);
-        metrics::gauge!("rampart_policy_objects", "kind" => "roles").set(self.counts.roles as f64);
-        metrics::gauge!("rampart_policy_objects", "kind" => "policies").set(self.counts.policies as f64);
-        metrics::gauge!("rampart_policy_objects", "kind" => "grants").set(self.counts.grants as f64);
+        let c = &self.counts;
+        for (kind, n) in [
+            ("resource_kinds", c.resource_kinds),
+            ("permissions", c.permissions),
+            ("groups", c.groups),
+            ("roles", c.roles),
+            ("grants", c.grants),
+            ("policies", c.policies),
+        ] {
+            metrics::gauge!("rampart_policy_objects", "kind" => kind).set(n as f64);
+        }
         metrics::counter!("rampart_decision_log_dropped_total").absolute(self.decision_log_dropped);
     }
 }

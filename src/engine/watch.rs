@@ -52,10 +52,13 @@ pub(super) fn start(engine: Engine) -> Result<Watcher, WatchError> {
             }
         };
         if relevant {
-            // An unsettled read retries on the next event, which the writer's next write sends.
-            if let Err(ReloadError::Unsettled) = handler_engine.reload_from(ReloadSource::Watch) {
-                std::thread::sleep(DEBOUNCE);
-                let _ = handler_engine.reload_from(ReloadSource::Watch);
+            // Files still being written: try again a little later, for a few seconds (an
+            // empty file is waited for a second; longer writes send more events anyway).
+            for attempt in 1..=20u32 {
+                match handler_engine.reload_from(ReloadSource::Watch) {
+                    Err(ReloadError::Unsettled) => std::thread::sleep(DEBOUNCE * attempt.min(4)),
+                    _ => break,
+                }
             }
         }
     };

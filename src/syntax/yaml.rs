@@ -94,7 +94,11 @@ struct YRole {
 /// (`permissions: [..]` grants several under one condition).
 enum YGrant {
     Simple(String),
-    Full { permissions: Vec<Spanned<String>>, on: Option<Spanned<String>>, when: Option<Spanned<String>> },
+    Full {
+        permissions: Vec<Spanned<String>>,
+        on: Option<Spanned<Option<String>>>,
+        when: Option<Spanned<Option<String>>>,
+    },
 }
 
 impl<'de> Deserialize<'de> for YGrant {
@@ -297,7 +301,7 @@ impl Lower<'_> {
         if !structural && !block_header {
             self.errors.push(invalid(
                 "a YAML anchor or tag stands before this condition, and YAML removed part of it",
-                "quote the whole condition",
+                "remove what stands before the condition, and quote it if it starts with `!` or `&`",
             ));
             return None;
         }
@@ -373,11 +377,33 @@ impl Lower<'_> {
             YGrant::Full { permissions, on, when } => {
                 let items = self.perm_refs(permissions);
                 let when = match when {
-                    Some(w) => Some(self.condition(w)?),
+                    Some(w) => {
+                        let w = self.present(w, "when")?;
+                        Some(self.condition(&w)?)
+                    }
                     None => None,
                 };
-                let on = on.as_ref().map(|o| self.str_lit(o));
+                let on = match on {
+                    Some(o) => {
+                        let o = self.present(o, "on")?;
+                        Some(self.str_lit(&o))
+                    }
+                    None => None,
+                };
                 (items.len() == permissions.len()).then_some(Grant { items, on, when, span })
+            }
+        }
+    }
+
+    /// The value of a key that was written, or an error if it was left empty.
+    fn present(&mut self, s: &Spanned<Option<String>>, key: &str) -> Option<Spanned<String>> {
+        match &s.value {
+            Some(text) => Some(Spanned::new(text.clone(), s.referenced, s.defined)),
+            None => {
+                let message = format!("`{key}` has no value");
+                let help = Some("write it as a string; quote it if it starts with `!`".to_owned());
+                self.errors.push(Diagnostic::error(ErrorKind::Invalid { message, help }, self.span(s)));
+                None
             }
         }
     }
