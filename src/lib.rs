@@ -11,6 +11,7 @@ mod glob;
 mod limits;
 mod policy_set;
 mod request;
+mod review;
 mod source;
 pub mod syntax;
 
@@ -30,4 +31,5 @@ pub use glob::glob_match;
 pub use limits::Limits;
 pub use policy_set::{PolicySet, load};
 pub use request::{Attr, Attrs, Principal, Request, RequestError, Resource, Roles, Slice, Value, attr};
+pub use review::{CoveringPolicy, Holder, WhoCan};
 pub use source::{LineCol, Location, Source, SourceId, Sources, Span};

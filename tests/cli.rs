@@ -198,3 +198,73 @@ fn watch_prints_audit_events_reloads_on_sighup_and_stops_on_sigterm() {
     assert!(failures.parse::<u64>().unwrap() >= 1, "{prom}");
     assert!(prom.contains("rampart_snapshot_version 4"), "{prom}");
 }
+
+#[test]
+fn diff_reports_gains_and_gates_ci() {
+    let dir = scratch("diff");
+    let (old, new) = (dir.join("old.policy"), dir.join("new.yaml"));
+    std::fs::write(
+        &old,
+        "resource doc { actions: read, write }\nrole viewer { grant doc:read }\nrole editor inherits viewer\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &new,
+        "resources: {doc: {actions: [read, write]}}\nroles:\n  viewer: {grants: [\"doc:*\"]}\n  editor: {inherits: [viewer]}\n",
+    )
+    .unwrap();
+    let out = rampart(&["diff", old.to_str().unwrap(), new.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(0));
+    let human = text(&out.stdout);
+    assert!(human.contains("role editor (changed):\n  + doc:write\n"), "{human}");
+    assert!(human.contains("this change may widen access"), "{human}");
+
+    let out =
+        rampart(&["diff", "--fail-on-gain", "--format", "json", old.to_str().unwrap(), new.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(1), "a widening change fails the gate");
+    let json: serde_json::Value = serde_json::from_str(&text(&out.stdout)).unwrap();
+    assert_eq!(json["roles"][1]["role"], "viewer");
+    assert_eq!(json["roles"][1]["gained"], serde_json::json!(["doc:write"]));
+
+    let out = rampart(&["diff", "--fail-on-gain", new.to_str().unwrap(), new.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("no change"));
+}
+
+#[test]
+fn who_can_and_permissions_review_the_bundled_policies() {
+    let out = rampart(&["who-can", "mail:read", "--on", "private-inbox/m-1", "--format", "json"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_str(&text(&out.stdout)).unwrap();
+    let roles: Vec<&str> = json["roles"].as_array().unwrap().iter().map(|h| h["role"].as_str().unwrap()).collect();
+    assert!(roles.contains(&"viewer") && !roles.contains(&"support"), "{roles:?}");
+    let policies: Vec<&str> =
+        json["policies"].as_array().unwrap().iter().map(|p| p["policy"].as_str().unwrap()).collect();
+    assert!(policies.contains(&"pii-requires-mfa") && policies.contains(&"break-glass-on-call"), "{policies:?}");
+
+    let out = rampart(&["permissions", "manager"], None);
+    assert_eq!(out.status.code(), Some(0));
+    let listing = text(&out.stdout);
+    let read = listing.lines().find(|l| l.trim_start().starts_with("mail:read ")).unwrap();
+    assert!(read.contains("via manager -> member -> viewer") && read.contains("roles.yaml"), "{listing}");
+    let out = rampart(&["permissions", "managr"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown role `managr`"));
+    assert_eq!(rampart(&["who-can", "mail:fly"], None).status.code(), Some(2));
+}
+
+#[test]
+fn convert_translates_both_ways_without_changing_meaning() {
+    let dir = scratch("convert");
+    let out = rampart(&["convert", "policies/access.policy"], None);
+    assert_eq!(out.status.code(), Some(0));
+    std::fs::write(dir.join("access.yaml"), out.stdout).unwrap();
+    let back = rampart(&["convert", dir.join("access.yaml").to_str().unwrap(), "--to", "dsl"], None);
+    std::fs::write(dir.join("access.policy"), back.stdout).unwrap();
+    std::fs::copy("policies/roles.yaml", dir.join("roles.yaml")).unwrap();
+    std::fs::copy("policies/resources.policy", dir.join("resources.policy")).unwrap();
+    std::fs::remove_file(dir.join("access.yaml")).unwrap();
+    let out = rampart(&["diff", "policies", dir.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("no change"), "{}", text(&out.stdout));
+}

@@ -4,7 +4,10 @@
 //! for `eval`), 2 usage or I/O error, or a policy set that does not compile for `eval`.
 
 mod check;
+mod convert;
+mod diff;
 mod eval;
+mod review;
 mod watch;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -70,6 +73,75 @@ enum Command {
         #[arg(long)]
         metrics_file: Option<PathBuf>,
     },
+    /// Show the security impact of a change: for every role, the permissions gained and
+    /// lost (through inheritance, groups and wildcards), and policies added, removed or changed.
+    ///
+    /// Example: rampart diff main-checkout/policies policies --fail-on-gain
+    ///
+    /// Exit code 0, or 1 with `--fail-on-gain` when the change may widen access;
+    /// 2 when either side does not compile.
+    Diff {
+        /// The policy set before (a file or directory).
+        old: PathBuf,
+        /// The policy set after.
+        new: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Exit with 1 when any role gains a permission or a policy is added, removed or changed.
+        #[arg(long)]
+        fail_on_gain: bool,
+    },
+    /// List the roles that hold a permission (with the inheritance path and the grant),
+    /// and the policies that cover it.
+    ///
+    /// Example: rampart who-can mail:delete --on m-42
+    WhoCan {
+        /// The permission, `kind:action`.
+        permission: String,
+        /// Leave out grants limited by `on` to other resource ids.
+        #[arg(long)]
+        on: Option<String>,
+        /// Policy files or directories.
+        #[arg(short = 'p', long = "policies", default_value = "policies")]
+        policies: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// List a role's effective permissions and where each comes from.
+    ///
+    /// Example: rampart permissions manager
+    Permissions {
+        /// The role.
+        role: String,
+        /// Policy files or directories.
+        #[arg(short = 'p', long = "policies", default_value = "policies")]
+        policies: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Translate a policy file between the DSL and YAML (to the other form by default).
+    /// The meaning is kept exactly; comments are not carried over.
+    ///
+    /// Example: rampart convert policies/access.policy > access.yaml
+    Convert {
+        /// The policy file.
+        file: PathBuf,
+        /// The form to write.
+        #[arg(long, value_enum)]
+        to: Option<FormArg>,
+    },
+}
+
+/// A written form of the policy language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FormArg {
+    /// The Rampart DSL.
+    Dsl,
+    /// YAML.
+    Yaml,
 }
 
 /// How to print results.
@@ -89,6 +161,18 @@ pub fn run(cli: Cli) -> i32 {
         Command::Watch { policies, audit_file, metrics_file } => {
             watch::run(&policies, audit_file.as_deref(), metrics_file.as_deref())
         }
+        Command::Diff { old, new, format, fail_on_gain } => diff::run(&old, &new, format, fail_on_gain),
+        Command::WhoCan { permission, on, policies, format } => {
+            review::who_can(&policies, &permission, on.as_deref(), format)
+        }
+        Command::Permissions { role, policies, format } => review::permissions(&policies, &role, format),
+        Command::Convert { file, to } => convert::run(
+            &file,
+            to.map(|f| match f {
+                FormArg::Dsl => rampart::syntax::Form::Dsl,
+                FormArg::Yaml => rampart::syntax::Form::Yaml,
+            }),
+        ),
     }
 }
 
