@@ -1,5 +1,6 @@
 //! Check latency on generated policy sets (see `workload.rs` for their shape), and
-//! compile time of the large set. Run with `cargo bench --bench check`.
+//! compile time of the large set. Run with `cargo bench --bench check`. The same
+//! workloads, side by side with Cedar and Casbin, are in `benches/peers/`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -10,9 +11,9 @@ use rampart::{PolicySet, Request, Snapshot};
 use std::hint::black_box;
 use workload::Workload;
 
-fn compile(w: &Workload) -> Snapshot {
+fn compile(policy: &str) -> Snapshot {
     let mut set = PolicySet::new();
-    set.add_source("bench.policy", w.policy.clone());
+    set.add_source("bench.policy", policy);
     set.compile().unwrap_or_else(|r| panic!("{}", r.render(false)))
 }
 
@@ -22,10 +23,12 @@ fn pool() -> usize {
     std::env::var("POOL").ok().and_then(|p| p.parse().ok()).unwrap_or(usize::MAX)
 }
 
-fn bench_checks(c: &mut Criterion, name: &str, w: &Workload) {
-    let snapshot = compile(w);
+fn bench_checks(c: &mut Criterion, w: &Workload) {
+    let name = w.name;
+    let snapshot = compile(&w.rampart_policy());
+    let json = w.requests_json();
     let requests: Vec<Request<'_>> =
-        w.requests.iter().take(pool()).map(|j| Request::from_json(j, snapshot.limits()).unwrap()).collect();
+        json.iter().take(pool()).map(|j| Request::from_json(j, snapshot.limits()).unwrap()).collect();
     let allowed = requests.iter().filter(|r| snapshot.check(r).is_allowed()).count();
     eprintln!("{name}: {} of {} requests allowed", allowed, requests.len());
     let mut i = 0;
@@ -42,13 +45,13 @@ fn bench_checks(c: &mut Criterion, name: &str, w: &Workload) {
 }
 
 fn checks(c: &mut Criterion) {
-    bench_checks(c, "small_rbac", &workload::small_rbac(7));
-    bench_checks(c, "large_rbac", &workload::large_rbac(7));
-    bench_checks(c, "abac", &workload::abac(7));
+    bench_checks(c, &workload::small_rbac(7));
+    bench_checks(c, &workload::large_rbac(7));
+    bench_checks(c, &workload::abac(7));
 }
 
 fn compiling(c: &mut Criterion) {
-    let large = workload::large_rbac(7);
+    let large = workload::large_rbac(7).rampart_policy();
     let mut group = c.benchmark_group("compile");
     group.sample_size(10);
     group.bench_function("large_rbac", |b| b.iter(|| black_box(compile(&large))));
