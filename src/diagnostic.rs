@@ -127,6 +127,17 @@ pub enum ErrorKind {
         /// What does not fit.
         message: String,
     },
+    /// A finding of a lint: the set compiles, but something is probably wrong
+    /// (see [`crate::LINTS`]).
+    #[error("{message}")]
+    Lint {
+        /// The lint's stable code, such as `W0003`.
+        code: &'static str,
+        /// What was found.
+        message: String,
+        /// How to fix it.
+        help: String,
+    },
 }
 
 impl ErrorKind {
@@ -146,6 +157,7 @@ impl ErrorKind {
             ErrorKind::Cycle { .. } => "R0013",
             ErrorKind::Invalid { .. } => "R0014",
             ErrorKind::Type { .. } => "R0015",
+            ErrorKind::Lint { code, .. } => code,
         }
     }
 
@@ -166,6 +178,7 @@ impl ErrorKind {
             }
             ErrorKind::Limit { .. } => Some("split the input, or raise the limit in `Limits`".into()),
             ErrorKind::Invalid { help, .. } => help.clone(),
+            ErrorKind::Lint { help, .. } => Some(help.clone()),
             ErrorKind::Yaml { message } if message.contains("tag") => {
                 Some("a YAML value that starts with `!` is a tag: quote it, as in `when: '!context.mfa'`".into())
             }
@@ -173,6 +186,113 @@ impl ErrorKind {
         }
     }
 }
+
+/// What a diagnostic code stands for: the rules a tool can list (SARIF's `rules`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeInfo {
+    /// The stable code: `R0003` for an error, `W0003` for a lint.
+    pub code: &'static str,
+    /// A short kebab-case name, such as `unknown-role` or `redundant-grant`.
+    pub name: &'static str,
+    /// What the code reports, in one line.
+    pub summary: &'static str,
+    /// How to fix what it reports, in general.
+    pub help: &'static str,
+}
+
+impl CodeInfo {
+    /// Every code Rampart reports: the compile errors (`R....`), then the lints (`W....`).
+    pub fn all() -> impl Iterator<Item = &'static CodeInfo> {
+        ERROR_CODES.iter().chain(crate::lint::LINTS.iter())
+    }
+
+    /// The code `code`, if there is one.
+    pub fn get(code: &str) -> Option<&'static CodeInfo> {
+        CodeInfo::all().find(|c| c.code == code)
+    }
+}
+
+/// The compile error codes, as documented in `docs/language.md` (section 10).
+const ERROR_CODES: [CodeInfo; 13] = [
+    CodeInfo {
+        code: "R0001",
+        name: "unreadable-file",
+        summary: "a file or directory cannot be read",
+        help: "check the path, its permissions, and that the file is UTF-8 text",
+    },
+    CodeInfo {
+        code: "R0002",
+        name: "limit-exceeded",
+        summary: "an input limit is exceeded",
+        help: "split the input, or raise the limit in `Limits`",
+    },
+    CodeInfo {
+        code: "R0003",
+        name: "unknown-role",
+        summary: "a role name that no role declares",
+        help: "declare the role, or correct the spelling",
+    },
+    CodeInfo {
+        code: "R0004",
+        name: "unknown-group",
+        summary: "a group name that no group declares",
+        help: "declare the group, or correct the spelling (`kind:*` means every action of a kind)",
+    },
+    CodeInfo {
+        code: "R0005",
+        name: "unknown-resource-kind",
+        summary: "a permission names an undeclared resource kind",
+        help: "declare the resource kind, or correct the spelling",
+    },
+    CodeInfo {
+        code: "R0006",
+        name: "unknown-action",
+        summary: "a permission names an action its resource kind does not declare",
+        help: "declare the action in the resource kind, or correct the spelling",
+    },
+    CodeInfo {
+        code: "R0007",
+        name: "unknown-name",
+        summary: "a name that does not refer to anything",
+        help: "declare it, or correct the spelling",
+    },
+    CodeInfo {
+        code: "R0010",
+        name: "syntax-error",
+        summary: "a DSL syntax error, or malformed or wrongly shaped YAML",
+        help: "correct the syntax at the location shown",
+    },
+    CodeInfo {
+        code: "R0011",
+        name: "duplicate-name",
+        summary: "a name declared twice",
+        help: "rename or remove one of the declarations",
+    },
+    CodeInfo {
+        code: "R0012",
+        name: "empty-pattern",
+        summary: "a permission pattern that matches no declared permission",
+        help: "declare the resource kind and action, or correct the pattern",
+    },
+    CodeInfo {
+        code: "R0013",
+        name: "inheritance-cycle",
+        summary: "roles that inherit from each other in a cycle",
+        help: "remove one of the `inherits` links in the cycle",
+    },
+    CodeInfo {
+        code: "R0014",
+        name: "malformed",
+        summary: "a malformed expression, literal, pattern or field",
+        help: "correct it as the message says",
+    },
+    CodeInfo {
+        code: "R0015",
+        name: "type-error",
+        summary: "a type error in a condition",
+        help: "compare values of the same type",
+    },
+];
 
 /// One problem, with its location.
 #[derive(Debug, Clone, PartialEq)]
@@ -294,12 +414,23 @@ impl Report {
             out.push_str(&renderer.render(&[group]));
             out.push_str("\n\n");
         }
-        let errors = self.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+        let (errors, warnings) = (self.count(Severity::Error), self.count(Severity::Warning));
+        let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
         if errors > 0 {
-            let s = if errors == 1 { "" } else { "s" };
-            out.push_str(&format!("error: could not compile the policy set due to {errors} error{s}\n"));
+            let also = if warnings > 0 { format!("; {} emitted", plural(warnings, "warning")) } else { String::new() };
+            out.push_str(&format!(
+                "error: could not compile the policy set due to {}{also}\n",
+                plural(errors, "error")
+            ));
+        } else if warnings > 0 {
+            out.push_str(&format!("warning: {} emitted\n", plural(warnings, "warning")));
         }
         out
+    }
+
+    /// How many diagnostics have this severity.
+    pub fn count(&self, severity: Severity) -> usize {
+        self.diagnostics.iter().filter(|d| d.severity == severity).count()
     }
 }
 

@@ -9,11 +9,13 @@ mod engine;
 mod eval;
 mod glob;
 mod limits;
+mod lint;
 mod policy_set;
 mod request;
 mod review;
 mod source;
 pub mod syntax;
+mod testing;
 
 pub use compile::{
     AttrRef, Counts, GrantId, HeldPermission, KindId, PermId, PolicyId, RoleId, Snapshot, Version, compile,
@@ -21,7 +23,7 @@ pub use compile::{
 pub use decision::{
     Decision, DecisionReport, EvalError, EvalErrorKind, Outcome, RequestProblem, Rule, RuleReport, Trace,
 };
-pub use diagnostic::{Diagnostic, DiagnosticRecord, ErrorKind, NameKind, Report, Severity};
+pub use diagnostic::{CodeInfo, Diagnostic, DiagnosticRecord, ErrorKind, NameKind, Report, Severity};
 pub use diff::{PolicyDiff, RoleChange, diff};
 pub use engine::{
     AuditEvent, Changes, DecisionLogConfig, Engine, EngineBuilder, EngineError, Metrics, ReloadError, ReloadFailure,
@@ -29,7 +31,9 @@ pub use engine::{
 };
 pub use glob::glob_match;
 pub use limits::Limits;
+pub use lint::{LINTS, LintConfig, lint};
 pub use policy_set::{PolicySet, load};
 pub use request::{Attr, Attrs, Principal, Request, RequestError, Resource, Roles, Slice, Value, attr};
-pub use review::{CoveringPolicy, Holder, WhoCan};
+pub use review::{Access, AccessMatrix, CoveringPolicy, Holder, WhoCan};
 pub use source::{LineCol, Location, Source, SourceId, Sources, Span};
+pub use testing::{CaseResult, RunReport, Suite, SuiteError, run as run_tests};

@@ -3,6 +3,7 @@
 use crate::compile::{Snapshot, compile};
 use crate::diagnostic::{Diagnostic, ErrorKind, Report};
 use crate::limits::Limits;
+use crate::lint::{LintConfig, lint};
 use crate::source::Sources;
 use crate::syntax::{self, ast::PolicyFile};
 use std::path::Path;
@@ -177,9 +178,30 @@ impl PolicySet {
     /// Parses and compiles the whole set. On failure the report holds every error of
     /// every file, with the sources to render them.
     pub fn compile(&self) -> Result<Snapshot, Report> {
+        self.build().map(|(_, snapshot)| snapshot)
+    }
+
+    /// Parses, compiles and lints the whole set, as `rampart check` does. When it
+    /// compiles, returns the snapshot and a report of the lints' warnings (empty when
+    /// clean); otherwise the report of every error, as [`PolicySet::compile`] does (lints
+    /// run only on a set that compiles).
+    ///
+    /// ```
+    /// let mut set = rampart::PolicySet::new();
+    /// set.add_source("t.policy", "resource doc { actions: read }\ngroup unused = doc:read");
+    /// let (_snapshot, warnings) = set.check(&rampart::LintConfig::default()).expect("compiles");
+    /// assert_eq!(warnings.records()[0].message, "group `unused` is never used");
+    /// ```
+    pub fn check(&self, config: &LintConfig) -> Result<(Snapshot, Report), Report> {
+        let (files, snapshot) = self.build()?;
+        let diagnostics = lint(&files, &snapshot, &self.sources, config);
+        Ok((snapshot, Report { sources: self.sources.clone(), diagnostics }))
+    }
+
+    fn build(&self) -> Result<(Vec<PolicyFile>, Snapshot), Report> {
         let (files, mut errors) = self.parse();
         match compile(&files, &self.sources, &self.limits) {
-            Ok(snapshot) if errors.is_empty() => return Ok(snapshot),
+            Ok(snapshot) if errors.is_empty() => return Ok((files, snapshot)),
             Ok(_) => {}
             Err(mut more) => errors.append(&mut more),
         }

@@ -42,7 +42,46 @@ pub struct WhoCan {
     pub policies: Vec<CoveringPolicy>,
 }
 
+/// How a role holds a permission, in an access matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    /// Not held.
+    None,
+    /// Held only through grants limited by `on` or `when`.
+    Conditional,
+    /// Held unconditionally.
+    Always,
+}
+
+/// The role × permission matrix of a snapshot, for periodic access reviews.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AccessMatrix {
+    /// Column headers: every permission, `kind:action`, in declaration order.
+    pub permissions: Vec<String>,
+    /// One row per role, in declaration order: the role and its access to each permission.
+    pub rows: Vec<(String, Vec<Access>)>,
+}
+
 impl Snapshot {
+    /// The role × permission matrix (effective permissions, inheritance included).
+    pub fn access_matrix(&self) -> AccessMatrix {
+        let permissions: Vec<String> = self.permission_names().collect();
+        let rows = (0..self.roles.len())
+            .map(|r| {
+                let mut cells = vec![Access::None; permissions.len()];
+                for &(perm, _) in self.guarded.row(r) {
+                    cells[perm.index()] = Access::Conditional;
+                }
+                for &(perm, _) in self.plain.row(r) {
+                    cells[perm.index()] = Access::Always;
+                }
+                (self.roles[r].name.to_string(), cells)
+            })
+            .collect();
+        AccessMatrix { permissions, rows }
+    }
+
     fn perm_id(&self, permission: &str) -> Option<PermId> {
         let (kind, action) = permission.split_once(':')?;
         let kind = self.kind_ids.get(kind)?;
@@ -123,5 +162,11 @@ mod tests {
         assert!(delete.roles.is_empty());
         assert_eq!(delete.policies[0].policy, "hold");
         assert!(s.who_can("mail:fly", None).is_none());
+        let m = s.access_matrix();
+        assert_eq!(m.permissions, ["mail:read", "mail:delete"]);
+        let support = &m.rows.iter().find(|(r, _)| r == "support").unwrap().1;
+        assert_eq!(support, &[super::Access::Conditional, super::Access::None]);
+        let member = &m.rows.iter().find(|(r, _)| r == "member").unwrap().1;
+        assert_eq!(member, &[super::Access::Always, super::Access::None]);
     }
 }

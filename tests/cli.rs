@@ -268,3 +268,184 @@ fn convert_translates_both_ways_without_changing_meaning() {
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out.stdout).contains("no change"), "{}", text(&out.stdout));
 }
+
+#[test]
+fn check_prints_warnings_and_denies_them_on_request() {
+    let dir = scratch("check-warnings");
+    std::fs::write(
+        dir.join("w.policy"),
+        "resource doc { actions: read }\nrole viewer { grant doc:read }\nrole reader inherits viewer\n",
+    )
+    .unwrap();
+    let path = dir.to_str().unwrap();
+    let out = rampart(&["check", path], None);
+    assert_eq!(out.status.code(), Some(0), "warnings alone do not fail the check");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("warning[W0002]: role `reader` grants nothing beyond what it inherits from `viewer`"),
+        "{err}"
+    );
+    assert!(err.contains("w.policy:3:6"), "{err}");
+    assert!(err.contains("= help: use `viewer` instead, or give `reader` grants of its own"), "{err}");
+    assert!(err.contains("\nwarning: 1 warning emitted\nok: 1 files,"), "{err}");
+
+    let out = rampart(&["check", "--deny-warnings", path], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.ends_with("warning: 1 warning emitted\nerror: 1 warning denied by `--deny-warnings`\n"), "{err}");
+
+    let out = rampart(&["check", "--format", "json", path], None);
+    assert_eq!(out.status.code(), Some(0));
+    let lines: Vec<serde_json::Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["severity"], "warning");
+    assert_eq!(lines[0]["code"], "W0002");
+    assert_eq!(lines[0]["message"], "role `reader` grants nothing beyond what it inherits from `viewer`");
+    assert_eq!(lines[0]["location"]["line"], 3);
+    assert_eq!(lines[0]["location"]["column"], 6);
+    assert_eq!(lines[0]["snippet"], "reader");
+    assert_eq!(rampart(&["check", "--format", "json", "--deny-warnings", path], None).status.code(), Some(1));
+
+    // `--max-depth` sets W0008's limit.
+    let out = rampart(&["check", "--format", "json", "--max-depth", "0", path], None);
+    let codes: Vec<String> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["code"].to_string())
+        .collect();
+    assert_eq!(codes, ["\"W0002\"", "\"W0008\""]);
+    assert_eq!(rampart(&["check", "--max-depth", "x", path], None).status.code(), Some(2));
+
+    // The bundled policies are clean, even when warnings are denied.
+    let out = rampart(&["check", "--deny-warnings"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).starts_with("ok: "), "{}", text(&out.stderr));
+}
+
+#[test]
+fn check_writes_sarif_for_code_scanning() {
+    let dir = scratch("check-sarif");
+    std::fs::write(
+        dir.join("w.policy"),
+        "resource doc { actions: read }\nrole viewer { grant doc:read }\nrole reader inherits viewer\n",
+    )
+    .unwrap();
+    let out = rampart(&["check", "--format", "sarif", dir.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let log: serde_json::Value = serde_json::from_str(&text(&out.stdout)).unwrap();
+    assert_eq!(log["version"], "2.1.0");
+    assert!(log["$schema"].as_str().unwrap().contains("sarif-2.1.0"));
+    let driver = &log["runs"][0]["tool"]["driver"];
+    assert_eq!(driver["name"], "rampart");
+    assert!(driver["informationUri"].as_str().unwrap().starts_with("https://"));
+    let rules = driver["rules"].as_array().unwrap();
+    for id in ["R0001", "R0003", "R0015", "W0001", "W0002", "W0010"] {
+        let rule = rules.iter().find(|r| r["id"] == id).unwrap_or_else(|| panic!("no rule {id}"));
+        assert!(!rule["shortDescription"]["text"].as_str().unwrap().is_empty(), "{id}");
+        assert!(!rule["help"]["text"].as_str().unwrap().is_empty(), "{id}");
+    }
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1);
+    let result = &results[0];
+    assert_eq!(result["ruleId"], "W0002");
+    assert_eq!(rules[result["ruleIndex"].as_u64().unwrap() as usize]["id"], "W0002");
+    assert_eq!(result["level"], "warning");
+    assert!(
+        result["message"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("role `reader` grants nothing beyond what it inherits from `viewer`"),
+        "{result}"
+    );
+    let location = &result["locations"][0]["physicalLocation"];
+    let uri = location["artifactLocation"]["uri"].as_str().unwrap();
+    assert!(uri.ends_with("check-sarif/w.policy"), "{uri}");
+    // The scratch directory is under the working directory: a path relative to it.
+    if dir.starts_with(env!("CARGO_MANIFEST_DIR")) {
+        assert!(!uri.starts_with('/') && !uri.contains(':'), "{uri}");
+        assert_eq!(location["artifactLocation"]["uriBaseId"], "%SRCROOT%");
+    }
+    let region = &location["region"];
+    assert_eq!(
+        (&region["startLine"], &region["startColumn"], &region["endLine"], &region["endColumn"]),
+        (&serde_json::json!(3), &serde_json::json!(6), &serde_json::json!(3), &serde_json::json!(12))
+    );
+
+    // Errors are results too, and `--deny-warnings` applies to every format.
+    let out = rampart(&["check", "--format", "sarif", "--deny-warnings", dir.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(1));
+    std::fs::write(dir.join("e.policy"), "role broken { grant doc:raed }\n").unwrap();
+    let out = rampart(&["check", "--format", "sarif", dir.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(1));
+    let log: serde_json::Value = serde_json::from_str(&text(&out.stdout)).unwrap();
+    let result = &log["runs"][0]["results"][0];
+    assert_eq!((&result["ruleId"], &result["level"]), (&serde_json::json!("R0006"), &serde_json::json!("error")));
+}
+
+#[test]
+fn test_runs_the_bundled_suite_and_reports_coverage() {
+    let out = rampart(&["test"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("test maily.test.yaml: members delete their own mail ... ok"), "{stdout}");
+    assert!(stdout.contains("test result: ok. 24 passed; 0 failed"), "{stdout}");
+    assert!(stdout.contains("coverage: ") && stdout.contains("not exercised:"), "{stdout}");
+    assert_eq!(rampart(&["test", "--min-coverage", "99.5"], None).status.code(), Some(1));
+}
+
+#[test]
+fn test_failures_are_explained_in_every_format() {
+    let dir = scratch("policy-tests");
+    std::fs::write(dir.join("p.policy"), "resource doc { actions: read, write }\nrole reader { grant doc:read }\n")
+        .unwrap();
+    std::fs::write(
+        dir.join("p.test.yaml"),
+        "principals:\n  ann: {roles: [reader]}\nresources:\n  d: {kind: doc, id: d1}\ncases:\n  - {name: reads, principal: ann, resource: d, allow: [read]}\n  - {name: writes, principal: ann, resource: d, allow: [write]}\n",
+    )
+    .unwrap();
+    let p = dir.to_str().unwrap();
+    let out = rampart(&["test", "-p", p], None);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("test p.test.yaml: writes ... FAILED"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "---- p.test.yaml: writes ----\n`write`: expected allow, got deny (no grant or allow policy applies)"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("test result: FAILED. 1 passed; 1 failed"), "{stdout}");
+
+    let out = rampart(&["test", "-p", p, "--format", "json"], None);
+    let json: serde_json::Value = serde_json::from_str(&text(&out.stdout)).unwrap();
+    assert_eq!(json["cases"][1]["passed"], false);
+    assert_eq!(json["coverage"], 100.0);
+
+    let out = rampart(&["test", "-p", p, "--format", "junit"], None);
+    let xml = text(&out.stdout);
+    assert!(xml.contains("<testsuite name=\"rampart\" tests=\"2\" failures=\"1\">"), "{xml}");
+    assert!(
+        xml.contains(
+            "<testcase classname=\"p.test.yaml\" name=\"writes\">\n    <failure message=\"`write`: expected allow"
+        ),
+        "{xml}"
+    );
+}
+
+#[test]
+fn report_writes_the_access_matrix() {
+    let out = rampart(&["report", "--format", "csv"], None);
+    assert_eq!(out.status.code(), Some(0));
+    let csv = text(&out.stdout);
+    let header = csv.lines().next().unwrap();
+    assert!(header.starts_with("role,mail:read,mail:send"), "{header}");
+    let member = csv.lines().find(|l| l.starts_with("member,")).unwrap();
+    let cells: Vec<&str> = member.split(',').collect();
+    let column = |p: &str| header.split(',').position(|h| h == p).unwrap();
+    assert_eq!(
+        (cells[column("mail:read")], cells[column("mail:delete")], cells[column("mail:export")]),
+        ("yes", "conditional", "")
+    );
+    let html = text(&rampart(&["report", "--format", "html"], None).stdout);
+    assert!(html.starts_with("<!doctype html>") && html.contains("<td class=\"role\">member</td>"));
+    assert!(text(&rampart(&["report"], None).stdout).starts_with("| role | mail:read |"));
+}

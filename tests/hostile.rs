@@ -2,17 +2,18 @@
 //! overflow its stack or hang. Every case must end in a value or a diagnostic.
 
 use proptest::prelude::*;
-use rampart::{Limits, PolicySet, Request};
+use rampart::{Limits, LintConfig, PolicySet, Request};
 
 const VALID_DSL: &str = include_str!("../policies/access.policy");
 const VALID_YAML: &str = include_str!("../policies/roles.yaml");
 const VALID_REQUEST: &str = include_str!("../policies/examples/member-deletes-own-mail.json");
 
-/// Compiles one text as a file of the given name; only the absence of a panic matters.
+/// Compiles one text as a file of the given name, and lints it when it compiles; only
+/// the absence of a panic matters.
 fn compile(name: &str, text: &str) -> bool {
     let mut set = PolicySet::new();
     set.add_source(name, text);
-    set.compile().is_ok()
+    set.check(&LintConfig::default()).is_ok()
 }
 
 proptest! {
@@ -73,6 +74,36 @@ fn long_inheritance_chains_are_bounded() {
     set.add_source("chain.policy", text);
     let report = set.compile().unwrap_err();
     assert_eq!(report.records()[0].code, "R0002");
+}
+
+#[test]
+fn long_inheritance_chains_are_linted_without_overflowing() {
+    // A chain of 1,500 roles compiles (1.1 million closure entries); the depth lint walks
+    // it without recursion and reports the chain once.
+    let mut text = String::from("resource a { actions: b }\nrole r0 { grant a:b }\n");
+    for i in 1..1_500 {
+        text.push_str(&format!("role r{i} inherits r{} {{ grant a:b when context.x == {i} }}\n", i - 1));
+    }
+    let mut set = PolicySet::new();
+    set.add_source("chain.policy", text);
+    let (_, report) = set.check(&LintConfig::default()).unwrap();
+    let deep: Vec<String> = report.records().into_iter().filter(|r| r.code == "W0008").map(|r| r.message).collect();
+    assert_eq!(deep.len(), 1, "{deep:?}");
+    assert!(
+        deep[0].starts_with("role `r9` is 9 levels deep (`r9 -> r8 -> r7 -> r6 -> r5 -> r4 -> r3 -> r2 -> r1 -> r0`)")
+    );
+}
+
+#[test]
+fn lints_survive_hostile_text_in_names_strings_and_comments() {
+    let text = "resource a { actions: b }\n# \u{202e}\u{2066}\u{feff}\u{e0041}\n\
+                allow \"\u{202e}x\u{200b}\" { actions: a:b\n principals: \"\u{2028}\", \"\u{ad}\" }\n\
+                allow \"X\" { actions: *:*\n when: \"\u{202e}\" == \"\u{202e}\" || len(\"\u{e0041}\") > 0 }\n";
+    let mut set = PolicySet::new();
+    set.add_source("t.policy", text);
+    let (_, report) = set.check(&LintConfig::default()).unwrap();
+    let _ = report.render(false);
+    assert!(report.records().iter().any(|r| r.code == "W0009"));
 }
 
 #[test]

@@ -9,4 +9,5 @@ mod diagnostics;
 mod engine;
 mod forms;
 mod hostile;
+mod lints;
 mod reference;

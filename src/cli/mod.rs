@@ -1,13 +1,17 @@
 //! The `rampart` commands.
 //!
-//! Exit codes: 0 success, 1 findings (policy errors for `check`, malformed requests
-//! for `eval`), 2 usage or I/O error, or a policy set that does not compile for `eval`.
+//! Exit codes: 0 success, 1 findings (policy errors for `check`, or warnings with
+//! `--deny-warnings`; malformed requests for `eval`), 2 usage or I/O error, or a policy
+//! set that does not compile for `eval`.
 
 mod check;
 mod convert;
 mod diff;
 mod eval;
+mod report;
 mod review;
+mod sarif;
+mod test;
 mod watch;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -24,18 +28,26 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Compile a policy set and report every problem with file, line and column.
+    /// Compile a policy set and report every problem with file, line and column: errors,
+    /// then, when it compiles, the lints' warnings (docs/lints.md).
     ///
-    /// Example: rampart check policies/
+    /// Example: rampart check policies/ --deny-warnings --format sarif > rampart.sarif
     ///
-    /// Exit code 0 when the set compiles cleanly, 1 when it has errors, 2 on a usage or I/O error.
+    /// Exit code 0 when the set compiles (with or without warnings), 1 when it has errors
+    /// (or warnings, with --deny-warnings), 2 on a usage or I/O error.
     Check {
         /// Policy files or directories.
         #[arg(default_value = "policies")]
         paths: Vec<PathBuf>,
         /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+        format: CheckFormat,
+        /// Exit with 1 when there are warnings.
+        #[arg(long)]
+        deny_warnings: bool,
+        /// Warn about roles whose inheritance is more than N levels deep (W0008).
+        #[arg(long, value_name = "N", default_value_t = rampart::LintConfig::default().max_inheritance_depth)]
+        max_depth: usize,
     },
     /// Decide requests: read one JSON request, or JSON Lines (one request per line), and
     /// print one JSON decision per request, with its reasons.
@@ -122,6 +134,39 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// Run policy test suites (`*.test.yaml` next to the policies): fixtures, then cases
+    /// listing the actions expected to be allowed and denied. Reports which grants and
+    /// policies no case exercised.
+    ///
+    /// Example: rampart test --min-coverage 80
+    ///
+    /// Exit code 0 when every case passes (and coverage meets `--min-coverage`), 1 otherwise,
+    /// 2 on a usage error, an unreadable suite or policies that do not compile.
+    Test {
+        /// Suite files or directories (default: the suites under the policy paths).
+        suites: Vec<PathBuf>,
+        /// Policy files or directories.
+        #[arg(short = 'p', long = "policies", default_value = "policies")]
+        policies: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = test::TestFormat::Human)]
+        format: test::TestFormat,
+        /// Fail when less than this percentage of grants and policies is exercised.
+        #[arg(long)]
+        min_coverage: Option<f64>,
+    },
+    /// Write the role × permission matrix for an access review: Markdown, CSV or a
+    /// self-contained HTML page.
+    ///
+    /// Example: rampart report --format html > access-review.html
+    Report {
+        /// Policy files or directories.
+        #[arg(short = 'p', long = "policies", default_value = "policies")]
+        policies: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = report::ReportFormat::Markdown)]
+        format: report::ReportFormat,
+    },
     /// Translate a policy file between the DSL and YAML (to the other form by default).
     /// The meaning is kept exactly; comments are not carried over.
     ///
@@ -153,10 +198,24 @@ enum Format {
     Json,
 }
 
+/// How `rampart check` prints diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CheckFormat {
+    /// For people: rustc-style diagnostics on standard error.
+    Human,
+    /// For tools: one JSON object per diagnostic, one per line.
+    Json,
+    /// SARIF 2.1.0, one document (for GitHub code scanning and other SARIF viewers).
+    Sarif,
+}
+
 /// Runs a command and returns its exit code.
 pub fn run(cli: Cli) -> i32 {
     match cli.command {
-        Command::Check { paths, format } => check::run(&paths, format),
+        Command::Check { paths, format, deny_warnings, max_depth } => {
+            let config = rampart::LintConfig { max_inheritance_depth: max_depth };
+            check::run(&paths, format, &config, deny_warnings)
+        }
         Command::Eval { policies, input, explain } => eval::run(&policies, input.as_deref(), explain),
         Command::Watch { policies, audit_file, metrics_file } => {
             watch::run(&policies, audit_file.as_deref(), metrics_file.as_deref())
@@ -166,6 +225,8 @@ pub fn run(cli: Cli) -> i32 {
             review::who_can(&policies, &permission, on.as_deref(), format)
         }
         Command::Permissions { role, policies, format } => review::permissions(&policies, &role, format),
+        Command::Test { suites, policies, format, min_coverage } => test::run(&policies, &suites, format, min_coverage),
+        Command::Report { policies, format } => report::run(&policies, format),
         Command::Convert { file, to } => convert::run(
             &file,
             to.map(|f| match f {

@@ -21,7 +21,7 @@ pub enum Item {
     Resource(ResourceDecl),
     /// `group mail_basic = ...`
     Group(GroupDecl),
-    /// `role member inherits viewer { ... }`
+    /// `[admin] role member inherits viewer { ... }`
     Role(RoleDecl),
     /// `allow "id" { ... }` or `deny "id" { ... }`
     Policy(PolicyDecl),
@@ -131,6 +131,9 @@ pub struct GroupDecl {
 pub struct RoleDecl {
     /// The role's name.
     pub name: Ident,
+    /// Marked administrative (`admin role` in the DSL, `administrative: true` in YAML):
+    /// meant to hold every permission. It changes no decision; lint W0006 reads it.
+    pub admin: bool,
     /// Parent roles whose permissions this role also holds.
     pub inherits: Vec<Ident>,
     /// Grants, in source order.

@@ -249,9 +249,10 @@ impl Converter {
     }
 
     fn role(&mut self, pair: Pair<'_, Rule>) -> RoleDecl {
-        let mut inner = pair.into_inner().filter(|p| p.as_rule() != Rule::role_kw);
+        let admin = pair.clone().into_inner().any(|p| p.as_rule() == Rule::admin_kw);
+        let mut inner = pair.into_inner().filter(|p| !matches!(p.as_rule(), Rule::admin_kw | Rule::role_kw));
         let name = inner.next().map(|p| self.ident(p)).unwrap_or_else(missing_ident);
-        let mut role = RoleDecl { name, inherits: Vec::new(), grants: Vec::new() };
+        let mut role = RoleDecl { name, admin, inherits: Vec::new(), grants: Vec::new() };
         for part in inner {
             match part.as_rule() {
                 Rule::inherits => role
@@ -269,7 +270,9 @@ impl Converter {
     }
 
     fn grant(&mut self, pair: Pair<'_, Rule>) -> Option<Grant> {
-        let span = self.span(&pair);
+        // The pair may also hold the whitespace and comments after the grant.
+        let start = pair.as_span().start();
+        let span = self.span_of(start, start + significant_len(pair.as_str()));
         let mut grant = Grant { items: Vec::new(), on: None, when: None, span };
         for part in pair.into_inner() {
             match part.as_rule() {
@@ -481,6 +484,37 @@ fn is_keyword(rule: Rule) -> bool {
     )
 }
 
+/// The length of `text` without the whitespace and comments that end it.
+fn significant_len(text: &str) -> usize {
+    let mut end = 0;
+    let (mut in_string, mut in_comment, mut escaped) = (false, false, false);
+    for (i, c) in text.char_indices() {
+        let line_end = c == '\n' || c == '\r';
+        if in_comment {
+            in_comment = !line_end;
+            continue;
+        }
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' || line_end {
+                in_string = false;
+            }
+        } else if c == '#' {
+            in_comment = true;
+            continue;
+        } else if c == '"' {
+            in_string = true;
+        } else if matches!(c, ' ' | '\t') || line_end {
+            continue;
+        }
+        end = i + c.len_utf8();
+    }
+    end
+}
+
 fn missing_ident() -> Ident {
     Ident { name: String::new(), span: Span::default() }
 }
@@ -615,6 +649,7 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::resource | Rule::resource_kw => "`resource`",
         Rule::group | Rule::group_kw => "`group`",
         Rule::role | Rule::role_kw => "`role`",
+        Rule::admin_kw => "`admin`",
         Rule::policy | Rule::allow_kw => "`allow`",
         Rule::deny_kw => "`deny`",
         Rule::ident | Rule::ident_only => "a name",
@@ -658,6 +693,13 @@ mod tests {
         }
         assert!(unescape("\\q").is_err());
         assert_eq!(unescape("\\u{e9}").as_deref(), Ok("é"));
+    }
+
+    #[test]
+    fn trailing_whitespace_and_comments_are_not_significant() {
+        assert_eq!(significant_len("grant a:b \n  "), 9);
+        assert_eq!(significant_len("grant a:b on \"# x\" # note\r\n"), 18);
+        assert_eq!(significant_len("   "), 0);
     }
 
     #[test]

@@ -38,7 +38,8 @@ pub fn to_dsl(file: &PolicyFile) -> String {
                 let _ = writeln!(out, "group {} = {}", g.name.name, perm_refs(&g.items));
             }
             Item::Role(r) => {
-                let _ = write!(out, "role {}", r.name.name);
+                let admin = if r.admin { "admin " } else { "" };
+                let _ = write!(out, "{admin}role {}", r.name.name);
                 if !r.inherits.is_empty() {
                     let _ = write!(out, " inherits {}", names(&r.inherits));
                 }
@@ -130,10 +131,14 @@ pub fn to_yaml(file: &PolicyFile) -> String {
         for item in &file.items {
             let Item::Role(r) = item else { continue };
             if r.inherits.is_empty() && r.grants.is_empty() {
-                let _ = writeln!(out, "  {}: {{}}", r.name.name);
+                let admin = if r.admin { "administrative: true" } else { "" };
+                let _ = writeln!(out, "  {}: {{{admin}}}", r.name.name);
                 continue;
             }
             let _ = writeln!(out, "  {}:", r.name.name);
+            if r.admin {
+                out.push_str("    administrative: true\n");
+            }
             if !r.inherits.is_empty() {
                 let _ = writeln!(out, "    inherits: [{}]", names(&r.inherits));
             }

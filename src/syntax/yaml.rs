@@ -84,6 +84,8 @@ struct YResource {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct YRole {
+    #[serde(default)]
+    administrative: bool,
     #[serde(default, deserialize_with = "list")]
     inherits: Vec<Spanned<String>>,
     #[serde(default, deserialize_with = "list")]
@@ -347,8 +349,9 @@ impl Lower<'_> {
         }
         for (name, role) in &file.roles.0 {
             let Some(name) = self.ident(name) else { continue };
-            let mut decl = RoleDecl { name, inherits: Vec::new(), grants: Vec::new() };
+            let mut decl = RoleDecl { name, admin: false, inherits: Vec::new(), grants: Vec::new() };
             if let Some(role) = role {
+                decl.admin = role.administrative;
                 decl.inherits = self.idents(&role.inherits);
                 for grant in &role.grants {
                     if let Some(g) = self.grant(grant) {
