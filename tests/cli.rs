@@ -153,8 +153,13 @@ fn watch_prints_audit_events_reloads_on_sighup_and_stops_on_sigterm() {
     std::thread::spawn(move || {
         std::io::BufReader::new(err).lines().for_each(|l| drop(tx_err.send(("err", l.unwrap()))))
     });
+    // Lines of the other stream are kept, to show what happened if the wait times out.
+    let seen = std::cell::RefCell::new(Vec::new());
     let next = |stream: &str| loop {
-        let (s, line) = lines.recv_timeout(Duration::from_secs(20)).expect("rampart watch went quiet");
+        let Ok((s, line)) = lines.recv_timeout(Duration::from_secs(30)) else {
+            panic!("rampart watch went quiet waiting on std{stream}; it printed:\n{}", seen.borrow().join("\n"));
+        };
+        seen.borrow_mut().push(format!("{s}: {line}"));
         if s == stream {
             return line;
         }
