@@ -454,3 +454,21 @@ fn report_writes_the_access_matrix() {
     assert!(html.starts_with("<!doctype html>") && html.contains("<td class=\"role\">member</td>"));
     assert!(text(&rampart(&["report"], None).stdout).starts_with("| role | mail:read |"));
 }
+
+#[test]
+fn fmt_checks_and_rewrites_dsl_files() {
+    let dir = scratch("fmt");
+    std::fs::write(dir.join("a.policy"), "resource doc {actions:read}\nrole r{grant doc:read} # the reader\n").unwrap();
+    std::fs::write(dir.join("b.yaml"), "roles: {}\n").unwrap();
+    let d = dir.to_str().unwrap();
+    let out = rampart(&["fmt", "--check", d], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).trim_end().ends_with("a.policy"), "{}", text(&out.stdout));
+    assert_eq!(rampart(&["fmt", d], None).status.code(), Some(0));
+    let formatted = std::fs::read_to_string(dir.join("a.policy")).unwrap();
+    assert_eq!(formatted, "resource doc { actions: read }\n\nrole r {\n    grant doc:read\n}  # the reader\n");
+    assert_eq!(rampart(&["fmt", "--check", d], None).status.code(), Some(0));
+    assert_eq!(rampart(&["fmt", "--check", "policies"], None).status.code(), Some(0), "bundled files are formatted");
+    std::fs::write(dir.join("a.policy"), "role {").unwrap();
+    assert_eq!(rampart(&["fmt", d], None).status.code(), Some(2));
+}

@@ -201,3 +201,85 @@ fn printing_and_parsing_round_trips_in_both_forms() {
         assert_eq!(to_dsl(&from_dsl[0]), as_dsl, "{name}");
     }
 }
+
+/// Comments in a DSL text outside string literals (a `#` in a string is not one).
+fn comment_count(text: &str) -> usize {
+    let (mut n, mut in_string, mut escaped, mut in_comment) = (0, false, false, false);
+    for c in text.chars() {
+        match c {
+            '\n' | '\r' => {
+                in_comment = false;
+                in_string = false;
+            }
+            _ if in_comment => {}
+            _ if in_string && escaped => escaped = false,
+            '\\' if in_string => escaped = true,
+            '"' => in_string = !in_string,
+            '#' if !in_string => {
+                n += 1;
+                in_comment = true;
+            }
+            _ => {}
+        }
+    }
+    n
+}
+
+/// Formats a DSL text and checks what `rampart fmt` promises: same tree, same comments,
+/// and formatting the result changes nothing. Returns the formatted text.
+fn check_format(name: &str, text: &str) -> String {
+    let original = parse(name, text);
+    let formatted = rampart::syntax::format_dsl(&original[0], text);
+    let reparsed = parse(name, &formatted);
+    assert_eq!(original[0].items, reparsed[0].items, "{name}: formatting changed the meaning:\n{formatted}");
+    assert_eq!(comment_count(text), comment_count(&formatted), "{name}: comments lost:\n{formatted}");
+    let again = rampart::syntax::format_dsl(&reparsed[0], &formatted);
+    assert_eq!(formatted, again, "{name}: formatting is not idempotent");
+    formatted
+}
+
+#[test]
+fn formatting_keeps_meaning_and_comments_and_is_idempotent() {
+    for (name, text) in policy_texts().into_iter().filter(|(n, _)| n.ends_with(".policy")) {
+        check_format(&name, &text);
+    }
+    // The bundled DSL files are kept formatted.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    for file in ["access.policy", "resources.policy"] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        assert_eq!(check_format(file, &text), text, "run `rampart fmt policies/`");
+    }
+}
+
+#[test]
+fn comments_stay_with_what_they_describe() {
+    let text = "# header\n\n# the doc kind\nresource doc {   actions: read,write }\nrole  r {  # trailing on the header\n  # before the grant\n  grant doc:read   # after the grant\n  # before the brace\n}\n# at the end\n";
+    let formatted = check_format("c.policy", text);
+    let expected = "# header\n\n# the doc kind\nresource doc { actions: read, write }\n\nrole r {  # trailing on the header\n    # before the grant\n    grant doc:read  # after the grant\n    # before the brace\n}\n# at the end\n";
+    assert_eq!(formatted, expected);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 200, ..Default::default() })]
+
+    #[test]
+    fn fmt_and_convert_preserve_meaning(
+        text in crate::reference::policy_set(),
+        notes in proptest::collection::vec(0u8..4, 0..64),
+    ) {
+        // Sprinkle comments: after a line's code, or on a line of their own before it.
+        let mut commented = String::new();
+        for (i, line) in text.lines().enumerate() {
+            match notes.get(i).copied().unwrap_or(0) {
+                1 => commented.push_str(&format!("{line}  # note {i}\n")),
+                2 => commented.push_str(&format!("# about line {i}\n{line}\n")),
+                _ => commented.push_str(&format!("{line}\n")),
+            }
+        }
+        check_format("random.policy", &commented);
+        // Converting to YAML and back gives the same model.
+        let dsl = parse("random.policy", &commented);
+        let yaml = to_yaml(&dsl[0]);
+        proptest::prop_assert_eq!(model(&dsl), model(&parse("random.yaml", &yaml)));
+    }
+}

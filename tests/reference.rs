@@ -115,7 +115,7 @@ fn policy(index: usize, roles: usize) -> impl Strategy<Value = String> {
         })
 }
 
-fn policy_set() -> impl Strategy<Value = String> {
+pub(crate) fn policy_set() -> impl Strategy<Value = String> {
     (1..=MAX_ROLES, 0..5usize).prop_flat_map(|(roles, policies)| {
         let roles: Vec<_> = (0..roles).map(role).collect();
         let n = roles.len();

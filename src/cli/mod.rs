@@ -8,6 +8,7 @@ mod check;
 mod convert;
 mod diff;
 mod eval;
+mod fmt;
 mod report;
 mod review;
 mod sarif;
@@ -167,6 +168,21 @@ enum Command {
         #[arg(long, value_enum, default_value_t = report::ReportFormat::Markdown)]
         format: report::ReportFormat,
     },
+    /// Format DSL files (`.policy`) canonically, keeping comments. Formatting a formatted
+    /// file changes nothing.
+    ///
+    /// Example: rampart fmt --check policies/
+    ///
+    /// With `--check`, lists the files that would change and exits with 1 if any would;
+    /// otherwise rewrites them. Exit code 2 when a file does not parse.
+    Fmt {
+        /// Files or directories.
+        #[arg(default_value = "policies")]
+        paths: Vec<PathBuf>,
+        /// Only report the files that would change.
+        #[arg(long)]
+        check: bool,
+    },
     /// Translate a policy file between the DSL and YAML (to the other form by default).
     /// The meaning is kept exactly; comments are not carried over.
     ///
@@ -227,6 +243,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Permissions { role, policies, format } => review::permissions(&policies, &role, format),
         Command::Test { suites, policies, format, min_coverage } => test::run(&policies, &suites, format, min_coverage),
         Command::Report { policies, format } => report::run(&policies, format),
+        Command::Fmt { paths, check } => fmt::run(&paths, check),
         Command::Convert { file, to } => convert::run(
             &file,
             to.map(|f| match f {

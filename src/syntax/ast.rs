@@ -54,6 +54,8 @@ pub struct ResourceDecl {
     pub actions: Vec<Ident>,
     /// Declared attributes.
     pub attributes: Vec<AttrDecl>,
+    /// The whole declaration (in YAML, its name).
+    pub span: Span,
 }
 
 /// `name: type` in a resource's attribute list.
@@ -124,6 +126,8 @@ pub struct GroupDecl {
     pub name: Ident,
     /// Its permissions and patterns.
     pub items: Vec<PermRef>,
+    /// The whole declaration (in YAML, its name).
+    pub span: Span,
 }
 
 /// A role: what it inherits and what it grants.
@@ -138,6 +142,8 @@ pub struct RoleDecl {
     pub inherits: Vec<Ident>,
     /// Grants, in source order.
     pub grants: Vec<Grant>,
+    /// The whole declaration (in YAML, its name).
+    pub span: Span,
 }
 
 /// `grant ITEMS [on "GLOB"] [when EXPR]`

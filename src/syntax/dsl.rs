@@ -167,9 +167,10 @@ impl Converter {
     }
 
     fn resource(&mut self, pair: Pair<'_, Rule>) -> ResourceDecl {
+        let span = self.span(&pair);
         let mut inner = pair.into_inner().filter(|p| p.as_rule() != Rule::resource_kw);
         let name = inner.next().map(|p| self.ident(p)).unwrap_or_else(missing_ident);
-        let mut decl = ResourceDecl { name, actions: Vec::new(), attributes: Vec::new() };
+        let mut decl = ResourceDecl { name, actions: Vec::new(), attributes: Vec::new(), span };
         for field in inner {
             match field.as_rule() {
                 Rule::actions => decl
@@ -243,16 +244,18 @@ impl Converter {
     }
 
     fn group(&mut self, pair: Pair<'_, Rule>) -> GroupDecl {
+        let span = self.span(&pair);
         let mut inner = pair.into_inner().filter(|p| p.as_rule() != Rule::group_kw);
         let name = inner.next().map(|p| self.ident(p)).unwrap_or_else(missing_ident);
-        GroupDecl { name, items: self.perm_refs(inner) }
+        GroupDecl { name, items: self.perm_refs(inner), span }
     }
 
     fn role(&mut self, pair: Pair<'_, Rule>) -> RoleDecl {
+        let span = self.span(&pair);
         let admin = pair.clone().into_inner().any(|p| p.as_rule() == Rule::admin_kw);
         let mut inner = pair.into_inner().filter(|p| !matches!(p.as_rule(), Rule::admin_kw | Rule::role_kw));
         let name = inner.next().map(|p| self.ident(p)).unwrap_or_else(missing_ident);
-        let mut role = RoleDecl { name, admin, inherits: Vec::new(), grants: Vec::new() };
+        let mut role = RoleDecl { name, admin, inherits: Vec::new(), grants: Vec::new(), span };
         for part in inner {
             match part.as_rule() {
                 Rule::inherits => role

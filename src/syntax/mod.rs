@@ -2,10 +2,12 @@
 
 pub mod ast;
 mod dsl;
+mod format;
 pub(crate) mod print;
 mod yaml;
 
 pub(crate) use dsl::quote;
+pub use format::format_dsl;
 pub use print::{expr_to_string, perm_ref, policy_to_dsl, to_dsl, to_yaml};
 
 use crate::diagnostic::Diagnostic;

@@ -260,6 +260,44 @@ pub fn expr_to_string(e: &Expr) -> String {
     out
 }
 
+/// For an expression whose root is `||` or `&&`: the operator and the chain's operands
+/// printed as they would be inside the whole (so joining them with the operator prints the
+/// same tree). `None` for any other expression.
+pub(crate) fn operator_chain(e: &Expr) -> Option<(&'static str, Vec<String>)> {
+    let (op, is_or) = match e.kind {
+        ExprKind::Or(..) => ("||", true),
+        ExprKind::And(..) => ("&&", false),
+        _ => return None,
+    };
+    // The chain is left-nested: walk down the left spine, keeping each right operand.
+    let mut rights = Vec::new();
+    let mut at = e;
+    loop {
+        match &at.kind {
+            ExprKind::Or(l, r) if is_or => {
+                rights.push(r);
+                at = l;
+            }
+            ExprKind::And(l, r) if !is_or => {
+                rights.push(r);
+                at = l;
+            }
+            _ => break,
+        }
+    }
+    let (left_min, right_min) = if is_or { (1, 2) } else { (2, 3) };
+    let mut parts = Vec::with_capacity(rights.len() + 1);
+    let mut first = String::new();
+    write_operand(&mut first, at, left_min);
+    parts.push(first);
+    for r in rights.into_iter().rev() {
+        let mut s = String::new();
+        write_operand(&mut s, r, right_min);
+        parts.push(s);
+    }
+    Some((op, parts))
+}
+
 fn write_operand(out: &mut String, e: &Expr, min: u8) {
     if precedence(e) < min {
         out.push('(');

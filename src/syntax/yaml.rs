@@ -323,7 +323,8 @@ impl Lower<'_> {
         let mut items = Vec::new();
         for (name, res) in &file.resources.0 {
             let Some(name) = self.ident(name) else { continue };
-            let mut decl = ResourceDecl { name, actions: Vec::new(), attributes: Vec::new() };
+            let span = name.span;
+            let mut decl = ResourceDecl { name, actions: Vec::new(), attributes: Vec::new(), span };
             if let Some(res) = res {
                 decl.actions = self.idents(&res.actions);
                 for (attr, ty) in &res.attributes.0 {
@@ -345,11 +346,13 @@ impl Lower<'_> {
                 continue;
             }
             let items_ = self.perm_refs(members.as_deref().unwrap_or_default());
-            items.push(Item::Group(GroupDecl { name, items: items_ }));
+            let span = name.span;
+            items.push(Item::Group(GroupDecl { name, items: items_, span }));
         }
         for (name, role) in &file.roles.0 {
             let Some(name) = self.ident(name) else { continue };
-            let mut decl = RoleDecl { name, admin: false, inherits: Vec::new(), grants: Vec::new() };
+            let span = name.span;
+            let mut decl = RoleDecl { name, admin: false, inherits: Vec::new(), grants: Vec::new(), span };
             if let Some(role) = role {
                 decl.admin = role.administrative;
                 decl.inherits = self.idents(&role.inherits);

@@ -1,0 +1,75 @@
+//! `rampart fmt`: canonical formatting of DSL files, keeping comments.
+
+use super::color_stderr;
+use rampart::syntax::{Form, format_dsl};
+use rampart::{PolicySet, Report};
+use std::path::{Path, PathBuf};
+
+/// The DSL files under the given paths, in name order.
+fn dsl_files(paths: &[PathBuf], out: &mut Vec<PathBuf>) {
+    for p in paths {
+        if p.is_dir() {
+            let mut entries: Vec<PathBuf> =
+                std::fs::read_dir(p).into_iter().flatten().flatten().map(|e| e.path()).collect();
+            entries.sort();
+            let visible =
+                entries.into_iter().filter(|e| !e.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')));
+            for e in visible {
+                if e.is_dir() {
+                    dsl_files(&[e], out);
+                } else if e.extension().is_some_and(|x| x == "policy") {
+                    out.push(e);
+                }
+            }
+        } else {
+            out.push(p.clone());
+        }
+    }
+}
+
+/// The formatted text of one file, or its diagnostics.
+fn formatted(path: &Path) -> Result<(String, String), Report> {
+    let mut set = PolicySet::new();
+    set.add_path(path);
+    let (files, errors) = set.parse();
+    let source = set.sources().iter().next().map(|(_, s)| s.text().to_owned());
+    match (files.first(), source) {
+        (Some(file), Some(text)) if errors.is_empty() => Ok((format_dsl(file, &text), text)),
+        _ => Err(Report { sources: set.sources().clone(), diagnostics: errors }),
+    }
+}
+
+pub(super) fn run(paths: &[PathBuf], check: bool) -> i32 {
+    let mut files = Vec::new();
+    dsl_files(paths, &mut files);
+    let (mut changed, mut broken) = (Vec::new(), false);
+    for path in &files {
+        if Form::of_path(&path.display().to_string()) != Form::Dsl {
+            continue;
+        }
+        match formatted(path) {
+            Ok((new, old)) if new != old => {
+                if check {
+                    println!("{}", path.display());
+                } else if let Err(e) = std::fs::write(path, &new) {
+                    eprintln!("error: cannot write `{}`: {e}", path.display());
+                    return 2;
+                }
+                changed.push(path);
+            }
+            Ok(_) => {}
+            Err(report) => {
+                eprint!("{}", report.render(color_stderr()));
+                broken = true;
+            }
+        }
+    }
+    if broken {
+        2
+    } else if check && !changed.is_empty() {
+        eprintln!("{} file(s) would be reformatted; run `rampart fmt`", changed.len());
+        1
+    } else {
+        0
+    }
+}
