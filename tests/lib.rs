@@ -8,6 +8,7 @@ mod corpus;
 mod diagnostics;
 mod engine;
 mod forms;
+mod golden;
 mod hostile;
 mod lints;
 mod reference;
