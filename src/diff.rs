@@ -17,6 +17,20 @@ pub struct PolicyDiff {
     /// Policies in both whose meaning changed: their text (effect, actions, narrowing,
     /// condition), or the permissions their groups and patterns resolve to.
     pub policies_changed: Vec<String>,
+    /// Roles newly able to perform a sensitive action: a permission some deny policy (of
+    /// either snapshot) guards, which the policy set treats as worth protecting.
+    pub sensitive_gains: Vec<SensitiveGain>,
+}
+
+/// A role that gained a sensitive permission.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SensitiveGain {
+    /// The role.
+    pub role: String,
+    /// The permission gained, `kind:action`, with its limit if it has one.
+    pub permission: String,
+    /// The deny policies that guard it (in the old or the new snapshot).
+    pub guarded_by: Vec<String>,
 }
 
 /// How one role's effective permissions changed.
@@ -97,7 +111,28 @@ pub fn diff(old: &Snapshot, new: &Snapshot) -> PolicyDiff {
             .collect()
     };
     let (before, after) = (texts(old), texts(new));
+    // Sensitive: what a deny policy guards, in either snapshot.
+    let mut guards: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for s in [old, new] {
+        for id in s.policy_ids() {
+            if s.policy_effect_by_id(id) == Some(crate::syntax::ast::Effect::Deny) {
+                for p in s.policy_permissions(id).unwrap_or_default() {
+                    guards.entry(p).or_default().insert(id.to_owned());
+                }
+            }
+        }
+    }
+    let sensitive_gains = roles
+        .iter()
+        .flat_map(|r| r.gained.iter().map(move |g| (r, g)))
+        .filter_map(|(r, gained)| {
+            let permission = gained.split(' ').next().unwrap_or(gained);
+            let guarded_by = guards.get(permission)?.iter().cloned().collect();
+            Some(SensitiveGain { role: r.role.clone(), permission: gained.clone(), guarded_by })
+        })
+        .collect();
     PolicyDiff {
+        sensitive_gains,
         roles,
         policies_added: after.keys().filter(|k| !before.contains_key(*k)).cloned().collect(),
         policies_removed: before.keys().filter(|k| !after.contains_key(*k)).cloned().collect(),
@@ -158,6 +193,23 @@ mod tests {
         assert_eq!(d.policies_added, ["p3"]);
         assert_eq!(d.policies_removed, ["p2"]);
         assert_eq!(d.policies_changed, ["p1"]);
+        assert!(d.sensitive_gains.is_empty(), "fresh gained note:read, which no deny guards");
+    }
+
+    #[test]
+    fn gains_of_guarded_permissions_are_sensitive() {
+        let old = snapshot(&format!(
+            "{BASE}role a {{ grant mail:read }}\ndeny \"d\" {{ actions: mail:delete\n when: !context.mfa }}"
+        ));
+        let new = snapshot(&format!("{BASE}role a {{ grant mail:read, mail:delete, mail:send }}"));
+        let d = diff(&old, &new);
+        assert_eq!(d.policies_removed, ["d"]);
+        let gains: Vec<(&str, &str, &[String])> = d
+            .sensitive_gains
+            .iter()
+            .map(|g| (g.role.as_str(), g.permission.as_str(), g.guarded_by.as_slice()))
+            .collect();
+        assert_eq!(gains, [("a", "mail:delete", &["d".to_owned()][..])]);
     }
 
     #[test]

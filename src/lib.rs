@@ -24,7 +24,7 @@ pub use decision::{
     Decision, DecisionReport, EvalError, EvalErrorKind, Outcome, RequestProblem, Rule, RuleReport, Trace,
 };
 pub use diagnostic::{CodeInfo, Diagnostic, DiagnosticRecord, ErrorKind, NameKind, Report, Severity};
-pub use diff::{PolicyDiff, RoleChange, diff};
+pub use diff::{PolicyDiff, RoleChange, SensitiveGain, diff};
 pub use engine::{
     AuditEvent, Changes, DecisionLogConfig, Engine, EngineBuilder, EngineError, Metrics, ReloadError, ReloadFailure,
     ReloadMetadata, ReloadObserver, ReloadOutcome, ReloadSource, WatchError, Watcher, rfc3339,

@@ -50,6 +50,12 @@ fn print_human(d: &PolicyDiff) {
             println!("policies {what}: {}", ids.join(", "));
         }
     }
+    if !d.sensitive_gains.is_empty() {
+        println!("newly able to perform sensitive actions (guarded by deny policies):");
+        for g in &d.sensitive_gains {
+            println!("  {}: {} (guarded by {})", g.role, g.permission, g.guarded_by.join(", "));
+        }
+    }
     if d.may_widen_access() {
         println!("this change may widen access: review it");
     }

@@ -208,6 +208,11 @@ impl Snapshot {
         self.policies.iter().find(|p| &*p.id == id).map(|p| &*p.text)
     }
 
+    /// An access policy's effect, by id.
+    pub fn policy_effect_by_id(&self, id: &str) -> Option<Effect> {
+        self.policies.iter().find(|p| &*p.id == id).map(|p| p.effect)
+    }
+
     /// The permissions an access policy covers once its groups and patterns are resolved,
     /// as sorted `kind:action` names.
     pub fn policy_permissions(&self, id: &str) -> Option<Vec<String>> {
