@@ -18,7 +18,8 @@ pub struct PolicyDiff {
     /// condition), or the permissions their groups and patterns resolve to.
     pub policies_changed: Vec<String>,
     /// Roles newly able to perform a sensitive action: a permission some deny policy (of
-    /// either snapshot) guards, which the policy set treats as worth protecting.
+    /// either snapshot) guards, which the policy set treats as worth protecting. Denies
+    /// over every permission do not count.
     pub sensitive_gains: Vec<SensitiveGain>,
 }
 
@@ -111,12 +112,15 @@ pub fn diff(old: &Snapshot, new: &Snapshot) -> PolicyDiff {
             .collect()
     };
     let (before, after) = (texts(old), texts(new));
-    // Sensitive: what a deny policy guards, in either snapshot.
+    // Sensitive: what a deny policy guards, in either snapshot. A deny over every
+    // permission (`*:*`, such as "suspended accounts") singles nothing out: skip it.
     let mut guards: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for s in [old, new] {
+        let all = s.counts().permissions;
         for id in s.policy_ids() {
-            if s.policy_effect_by_id(id) == Some(crate::syntax::ast::Effect::Deny) {
-                for p in s.policy_permissions(id).unwrap_or_default() {
+            let perms = s.policy_permissions(id).unwrap_or_default();
+            if s.policy_effect_by_id(id) == Some(crate::syntax::ast::Effect::Deny) && perms.len() < all {
+                for p in perms {
                     guards.entry(p).or_default().insert(id.to_owned());
                 }
             }

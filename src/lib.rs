@@ -13,6 +13,8 @@ mod lint;
 mod policy_set;
 mod request;
 mod review;
+#[cfg(feature = "server")]
+pub mod server;
 mod source;
 pub mod syntax;
 mod testing;

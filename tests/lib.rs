@@ -12,3 +12,5 @@ mod golden;
 mod hostile;
 mod lints;
 mod reference;
+#[cfg(feature = "server")]
+mod server;

@@ -12,6 +12,8 @@ mod fmt;
 mod report;
 mod review;
 mod sarif;
+#[cfg(feature = "server")]
+mod serve;
 mod test;
 mod watch;
 
@@ -168,6 +170,29 @@ enum Command {
         #[arg(long, value_enum, default_value_t = report::ReportFormat::Markdown)]
         format: report::ReportFormat,
     },
+    /// Serve decisions over HTTP (JSON): /v1/check, /v1/check/batch, /v1/allowed-actions,
+    /// /v1/policy, /healthz, /readyz, /metrics. Reloads on policy changes and on SIGHUP;
+    /// SIGTERM and SIGINT stop it after the requests in flight.
+    ///
+    /// Example: rampart serve -p policies/ --addr 127.0.0.1:8181
+    ///
+    /// Exit code 0 after a graceful shutdown, 2 if the set does not compile at start or the
+    /// address cannot be bound.
+    #[cfg(feature = "server")]
+    Serve {
+        /// Policy files or directories.
+        #[arg(short = 'p', long = "policies", default_value = "policies")]
+        policies: Vec<PathBuf>,
+        /// Address to listen on (loopback by default).
+        #[arg(long, default_value = "127.0.0.1:8181")]
+        addr: std::net::SocketAddr,
+        /// Do not follow the policy files (reload on SIGHUP only).
+        #[arg(long)]
+        no_watch: bool,
+        /// Append audit events to this JSON Lines file.
+        #[arg(long)]
+        audit_file: Option<PathBuf>,
+    },
     /// Format DSL files (`.policy`) canonically, keeping comments. Formatting a formatted
     /// file changes nothing.
     ///
@@ -244,6 +269,10 @@ pub fn run(cli: Cli) -> i32 {
         Command::Test { suites, policies, format, min_coverage } => test::run(&policies, &suites, format, min_coverage),
         Command::Report { policies, format } => report::run(&policies, format),
         Command::Fmt { paths, check } => fmt::run(&paths, check),
+        #[cfg(feature = "server")]
+        Command::Serve { policies, addr, no_watch, audit_file } => {
+            serve::run(&policies, addr, !no_watch, audit_file.as_deref())
+        }
         Command::Convert { file, to } => convert::run(
             &file,
             to.map(|f| match f {

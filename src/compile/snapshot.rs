@@ -188,6 +188,12 @@ impl Snapshot {
         &self.limits
     }
 
+    /// The actions a resource kind declares, in declaration order; `None` for an unknown kind.
+    pub fn actions(&self, kind: &str) -> Option<Vec<&str>> {
+        let id = self.kind_ids.get(kind)?;
+        Some(self.kinds[id.index()].actions.keys().collect())
+    }
+
     /// Every role name, in declaration order.
     pub fn role_names(&self) -> impl Iterator<Item = &str> {
         self.roles.iter().map(|r| &*r.name)

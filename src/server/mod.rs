@@ -1,0 +1,284 @@
+//! Server: an HTTP decision point over a live [`Engine`], for services not written in Rust.
+//!
+//! JSON over HTTP/1.1: `POST /v1/check`, `POST /v1/check/batch`, `POST /v1/allowed-actions`,
+//! `GET /v1/policy`, `GET /healthz`, `GET /readyz`, `GET /metrics`. Every response carries
+//! Maily's security headers and `Cache-Control: no-store`; bodies are bounded, requests are
+//! timed out, and every error is a JSON object that says what is wrong.
+
+use crate::{Attrs, Engine, Principal, Request, Resource, Snapshot};
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::json;
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The server's bounds. [`ServerConfig::default`] gives the documented defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Largest request body, in bytes. Default: 1 MiB.
+    pub max_body_bytes: usize,
+    /// Most (resource, action) pairs in one batch. Default: 1,000.
+    pub max_batch: usize,
+    /// Longest time to read a request and answer it. Default: 5 s.
+    pub request_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { max_body_bytes: 1 << 20, max_batch: 1000, request_timeout: Duration::from_secs(5) }
+    }
+}
+
+struct AppState {
+    engine: Engine,
+    config: ServerConfig,
+}
+
+type Shared = State<Arc<AppState>>;
+
+/// An error answer: a status and a JSON body `{"error": {"reason": ..., "field": ...}}`.
+struct ApiError {
+    status: StatusCode,
+    reason: String,
+}
+
+impl ApiError {
+    fn bad(reason: impl Into<String>) -> ApiError {
+        ApiError { status: StatusCode::BAD_REQUEST, reason: reason.into() }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        // serde_json names the field in its messages (`missing field `resource``); repeat it
+        // as a field of its own for clients.
+        let field = self.reason.split('`').nth(1).filter(|_| self.reason.contains("field `")).map(str::to_owned);
+        let body = json!({ "error": { "status": self.status.as_u16(), "reason": self.reason, "field": field } });
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+/// Reads a body of at most `limit` bytes.
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|_| ApiError {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        reason: format!("the request body is larger than {limit} bytes"),
+    })
+}
+
+fn utf8(bytes: &Bytes) -> Result<&str, ApiError> {
+    std::str::from_utf8(bytes).map_err(|_| ApiError::bad("the request body is not UTF-8"))
+}
+
+#[derive(Deserialize)]
+struct ExplainQuery {
+    #[serde(default)]
+    explain: bool,
+}
+
+fn decide(snapshot: &Snapshot, engine: &Engine, request: &Request<'_>, explain: bool) -> serde_json::Value {
+    let permission = format!("{}:{}", request.resource.kind, request.action);
+    let report = if explain {
+        let (decision, trace) = snapshot.explain(request);
+        snapshot.explain_decision(&decision, &permission, Some(&trace))
+    } else {
+        snapshot.explain_decision(&engine.check(request), &permission, None)
+    };
+    serde_json::to_value(report).unwrap_or_else(|e| json!({ "error": e.to_string() }))
+}
+
+async fn check(State(app): Shared, Query(q): Query<ExplainQuery>, body: Body) -> Result<Response, ApiError> {
+    let bytes = read_body(body, app.config.max_body_bytes).await?;
+    let snapshot = app.engine.snapshot();
+    let request = Request::from_json(utf8(&bytes)?, snapshot.limits()).map_err(|e| ApiError::bad(e.to_string()))?;
+    Ok(axum::Json(decide(&snapshot, &app.engine, &request, q.explain)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchItem<'a> {
+    #[serde(borrow)]
+    resource: Resource<'a>,
+    #[serde(borrow)]
+    actions: Vec<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Batch<'a> {
+    #[serde(borrow)]
+    principal: Principal<'a>,
+    #[serde(default, borrow)]
+    context: Attrs<'a>,
+    #[serde(borrow)]
+    checks: Vec<BatchItem<'a>>,
+}
+
+async fn check_batch(State(app): Shared, body: Body) -> Result<Response, ApiError> {
+    let bytes = read_body(body, app.config.max_body_bytes).await?;
+    let batch: Batch<'_> =
+        serde_json::from_str(utf8(&bytes)?).map_err(|e| ApiError::bad(format!("invalid batch: {e}")))?;
+    let pairs: usize = batch.checks.iter().map(|c| c.actions.len()).sum();
+    if pairs > app.config.max_batch {
+        return Err(ApiError::bad(format!(
+            "the batch asks for {pairs} decisions; the limit is {} (field `checks`)",
+            app.config.max_batch
+        )));
+    }
+    let snapshot = app.engine.snapshot();
+    let mut results = Vec::with_capacity(batch.checks.len());
+    for item in &batch.checks {
+        let mut decisions = serde_json::Map::new();
+        for action in &item.actions {
+            let request = Request {
+                principal: batch.principal.clone(),
+                action: action.clone(),
+                resource: item.resource.clone(),
+                context: batch.context.clone(),
+            };
+            request.check_limits(snapshot.limits()).map_err(|e| ApiError::bad(e.to_string()))?;
+            decisions.insert(action.to_string(), decide(&snapshot, &app.engine, &request, false));
+        }
+        results.push(json!({
+            "resource": { "kind": item.resource.kind, "id": item.resource.id },
+            "decisions": decisions,
+        }));
+    }
+    Ok(axum::Json(json!({ "results": results })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActionsQuery<'a> {
+    #[serde(borrow)]
+    principal: Principal<'a>,
+    #[serde(borrow)]
+    resource: Resource<'a>,
+    #[serde(default, borrow)]
+    context: Attrs<'a>,
+}
+
+async fn allowed_actions(State(app): Shared, body: Body) -> Result<Response, ApiError> {
+    let bytes = read_body(body, app.config.max_body_bytes).await?;
+    let q: ActionsQuery<'_> =
+        serde_json::from_str(utf8(&bytes)?).map_err(|e| ApiError::bad(format!("invalid request: {e}")))?;
+    let snapshot = app.engine.snapshot();
+    let actions = snapshot
+        .actions(&q.resource.kind)
+        .ok_or_else(|| ApiError::bad(format!("unknown resource kind `{}` (field `resource.kind`)", q.resource.kind)))?;
+    let mut allowed = Vec::new();
+    for action in actions {
+        let request = Request {
+            principal: q.principal.clone(),
+            action: Cow::Borrowed(action),
+            resource: q.resource.clone(),
+            context: q.context.clone(),
+        };
+        if app.engine.check(&request).is_allowed() {
+            allowed.push(action);
+        }
+    }
+    let version = snapshot.version();
+    Ok(axum::Json(
+        json!({ "resource": { "kind": q.resource.kind, "id": q.resource.id }, "actions": allowed, "version": version }),
+    )
+    .into_response())
+}
+
+async fn policy(State(app): Shared) -> Response {
+    let snapshot = app.engine.snapshot();
+    let last_error = app.engine.last_error().map(|r| r.records());
+    axum::Json(json!({
+        "version": snapshot.version(),
+        "loaded_at": app.engine.loaded_at().map(crate::rfc3339),
+        "files": snapshot.files().collect::<Vec<_>>(),
+        "counts": snapshot.counts(),
+        "last_reload_error": last_error,
+    }))
+    .into_response()
+}
+
+async fn healthz() -> Response {
+    axum::Json(json!({ "status": "ok" })).into_response()
+}
+
+async fn readyz(State(app): Shared) -> Response {
+    let version = app.engine.version();
+    if version.number > 0 {
+        axum::Json(json!({ "status": "ready", "version": version })).into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({ "status": "loading" }))).into_response()
+    }
+}
+
+async fn metrics(State(app): Shared) -> Response {
+    let mut response = app.engine.metrics().to_prometheus().into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    response
+}
+
+async fn not_found() -> ApiError {
+    ApiError { status: StatusCode::NOT_FOUND, reason: "no such endpoint".into() }
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError { status: StatusCode::METHOD_NOT_ALLOWED, reason: "this endpoint does not take that method".into() }
+}
+
+/// Adds Maily's security headers to every response, and bounds the time per request.
+async fn harden(State(app): Shared, request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut response = match tokio::time::timeout(app.config.request_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError {
+            status: StatusCode::REQUEST_TIMEOUT,
+            reason: format!("the request took longer than {} ms", app.config.request_timeout.as_millis()),
+        }
+        .into_response(),
+    };
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("content-security-policy", "default-src 'self'"),
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+        ("strict-transport-security", "max-age=31536000; includeSubDomains"),
+        ("cache-control", "no-store"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// The server's routes over an engine.
+pub fn router(engine: Engine, config: ServerConfig) -> Router {
+    let state = Arc::new(AppState { engine, config });
+    Router::new()
+        .route("/v1/check", post(check))
+        .route("/v1/check/batch", post(check_batch))
+        .route("/v1/allowed-actions", post(allowed_actions))
+        .route("/v1/policy", get(policy))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), harden))
+        .with_state(state)
+}
+
+/// Serves `engine` on `listener` until `shutdown` completes; requests in flight finish.
+pub async fn serve(
+    engine: Engine,
+    listener: tokio::net::TcpListener,
+    config: ServerConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(engine, config)).with_graceful_shutdown(shutdown).await
+}

@@ -1,0 +1,189 @@
+//! The decision server, end to end: the real binary on an ephemeral loopback port, spoken
+//! to over HTTP/1.1.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A running `rampart serve`, stopped (SIGTERM) when dropped.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(policies: &Path, extra: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .args(["serve", "--addr", "127.0.0.1:0", "-p", policies.to_str().unwrap()])
+            .args(extra)
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        let addr = loop {
+            line.clear();
+            assert!(stderr.read_line(&mut line).unwrap() > 0, "the server exited before listening");
+            if let Some(rest) = line.strip_prefix("listening on http://") {
+                break rest.split_whitespace().next().unwrap().to_owned();
+            }
+        };
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in stderr.lines() {});
+        Server { child, addr }
+    }
+
+    fn stop(&mut self) -> Option<i32> {
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        self.child.wait().unwrap().code()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A response: status, headers (lower-case names), body.
+struct Response {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Response {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+fn http(addr: &str, method: &str, path: &str, body: &str) -> Response {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    let mut lines = head.lines();
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers =
+        lines.filter_map(|l| l.split_once(": ")).map(|(n, v)| (n.to_ascii_lowercase(), v.to_owned())).collect();
+    Response { status, headers, body: body.to_owned() }
+}
+
+fn bundled() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("policies")
+}
+
+const OWN_MAIL: &str = include_str!("../policies/examples/member-deletes-own-mail.json");
+
+#[test]
+fn check_batch_and_allowed_actions_answer_with_decisions() {
+    let server = Server::start(&bundled(), &["--no-watch"]);
+    let r = http(&server.addr, "POST", "/v1/check", OWN_MAIL);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let d = r.json();
+    assert_eq!((d["decision"].as_str(), d["reasons"][0]["rule"].as_str()), (Some("allow"), Some("grant")));
+    assert_eq!(d["version"]["number"], 1);
+    assert!(d.get("considered").is_none());
+    let explained = http(&server.addr, "POST", "/v1/check?explain=true", OWN_MAIL).json();
+    assert!(explained["considered"].as_array().is_some_and(|c| !c.is_empty()));
+
+    let batch = r#"{"principal": {"id": "bob", "roles": ["member"]},
+        "context": {"mfa": true},
+        "checks": [{"resource": {"kind": "mail", "id": "m1", "attrs": {"owner": "bob", "classification": "internal"}},
+                    "actions": ["read", "delete", "export"]},
+                   {"resource": {"kind": "mail", "id": "m2", "attrs": {"owner": "eve", "classification": "internal"}},
+                    "actions": ["delete"]}]}"#;
+    let r = http(&server.addr, "POST", "/v1/check/batch", batch).json();
+    let decision = |i: usize, a: &str| r["results"][i]["decisions"][a]["decision"].as_str().unwrap().to_owned();
+    assert_eq!(
+        (decision(0, "read"), decision(0, "delete"), decision(0, "export")),
+        ("allow".into(), "allow".into(), "deny".into())
+    );
+    assert_eq!(decision(1, "delete"), "deny");
+
+    let q = r#"{"principal": {"id": "bob", "roles": ["member"]}, "resource": {"kind": "mail", "id": "m1",
+        "attrs": {"owner": "bob", "classification": "internal"}}, "context": {"mfa": true}}"#;
+    let r = http(&server.addr, "POST", "/v1/allowed-actions", q).json();
+    assert_eq!(r["actions"], serde_json::json!(["read", "send", "share", "delete"]));
+}
+
+#[test]
+fn health_policy_metrics_and_security_headers() {
+    let server = Server::start(&bundled(), &["--no-watch"]);
+    for path in ["/healthz", "/readyz", "/v1/policy", "/metrics"] {
+        let r = http(&server.addr, "GET", path, "");
+        assert_eq!(r.status, 200, "{path}");
+        for (name, value) in [
+            ("content-security-policy", "default-src 'self'"),
+            ("x-frame-options", "DENY"),
+            ("x-content-type-options", "nosniff"),
+            ("strict-transport-security", "max-age=31536000; includeSubDomains"),
+            ("cache-control", "no-store"),
+        ] {
+            assert_eq!(r.header(name), Some(value), "{path}: {name}");
+        }
+    }
+    let policy = http(&server.addr, "GET", "/v1/policy", "").json();
+    assert_eq!(policy["counts"]["roles"], 8);
+    assert_eq!(policy["last_reload_error"], serde_json::Value::Null);
+    http(&server.addr, "POST", "/v1/check", OWN_MAIL);
+    let metrics = http(&server.addr, "GET", "/metrics", "").body;
+    assert!(metrics.contains("rampart_checks_total{decision=\"allow\"} 1"), "{metrics}");
+}
+
+#[test]
+fn bad_requests_get_json_errors_never_a_crash() {
+    let server = Server::start(&bundled(), &["--no-watch"]);
+    let r = http(&server.addr, "POST", "/v1/check", r#"{"principal": {"id": "a"}, "action": "read"}"#);
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"]["field"], "resource");
+    let r = http(&server.addr, "POST", "/v1/check", "{not json");
+    assert_eq!(r.status, 400);
+    assert!(r.json()["error"]["reason"].as_str().unwrap().contains("invalid request"));
+    let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(2 << 20));
+    assert_eq!(http(&server.addr, "POST", "/v1/check", &big).status, 413);
+    assert_eq!(http(&server.addr, "GET", "/v1/check", "").status, 405);
+    assert_eq!(http(&server.addr, "GET", "/nowhere", "").json()["error"]["status"], 404);
+    let unknown = r#"{"principal": {"id": "a"}, "resource": {"kind": "calendar", "id": "c"}}"#;
+    assert_eq!(http(&server.addr, "POST", "/v1/allowed-actions", unknown).status, 400);
+    // Still serving.
+    assert_eq!(http(&server.addr, "GET", "/healthz", "").status, 200);
+}
+
+#[test]
+fn a_reload_is_seen_by_clients_and_shutdown_is_graceful() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("server-reload");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("p.policy"), "resource doc { actions: read }\nrole reader\n").unwrap();
+    let mut server = Server::start(&dir, &["--no-watch"]);
+    let ask =
+        r#"{"principal": {"id": "a", "roles": ["reader"]}, "action": "read", "resource": {"kind": "doc", "id": "d"}}"#;
+    assert_eq!(http(&server.addr, "POST", "/v1/check", ask).json()["decision"], "deny");
+    std::fs::write(dir.join("p.policy"), "resource doc { actions: read }\nrole reader { grant doc:read }\n").unwrap();
+    Command::new("kill").args(["-HUP", &server.child.id().to_string()]).status().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while http(&server.addr, "POST", "/v1/check", ask).json()["decision"] != "allow" {
+        assert!(std::time::Instant::now() < deadline, "the reload was never seen");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(http(&server.addr, "GET", "/v1/policy", "").json()["version"]["number"], 2);
+    assert_eq!(server.stop(), Some(0));
+}
