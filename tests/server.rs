@@ -68,11 +68,16 @@ impl Response {
 }
 
 fn http(addr: &str, method: &str, path: &str, body: &str) -> Response {
+    http_with(addr, method, path, body, "")
+}
+
+/// An HTTP request with extra header lines (each ending in `\r\n`).
+fn http_with(addr: &str, method: &str, path: &str, body: &str, headers: &str) -> Response {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -186,4 +191,66 @@ fn a_reload_is_seen_by_clients_and_shutdown_is_graceful() {
     }
     assert_eq!(http(&server.addr, "GET", "/v1/policy", "").json()["version"]["number"], 2);
     assert_eq!(server.stop(), Some(0));
+}
+
+#[test]
+fn authzen_evaluation_evaluations_and_configuration() {
+    let server = Server::start(&bundled(), &["--no-watch"]);
+    let one = r#"{"subject": {"type": "user", "id": "alice", "properties": {"roles": ["member"], "department": "eng"}},
+        "action": {"name": "delete"},
+        "resource": {"type": "mail", "id": "m-42", "properties": {"owner": "alice", "classification": "internal"}},
+        "context": {"mfa": true}}"#;
+    let r = http(&server.addr, "POST", "/access/v1/evaluation", one);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = r.json();
+    assert_eq!(r["decision"], true);
+    assert_eq!(r["context"]["reasons"][0]["role_path"], serde_json::json!(["member"]));
+
+    // Shared defaults, three evaluations: allow, deny, allow.
+    let many = |semantic: &str| {
+        format!(
+            r#"{{"subject": {{"type": "user", "id": "bob", "properties": {{"roles": ["member"]}}}},
+                "context": {{"mfa": true}},
+                "evaluations": [
+                  {{"action": {{"name": "read"}}, "resource": {{"type": "mail", "id": "m1", "properties": {{"owner": "bob", "classification": "internal"}}}}}},
+                  {{"action": {{"name": "delete"}}, "resource": {{"type": "mail", "id": "m2", "properties": {{"owner": "eve", "classification": "internal"}}}}}},
+                  {{"action": {{"name": "send"}}, "resource": {{"type": "mail", "id": "m3", "properties": {{"owner": "bob", "classification": "internal"}}}}}}
+                ],
+                "options": {{"evaluations_semantic": "{semantic}"}}}}"#
+        )
+    };
+    let decisions = |semantic: &str| -> Vec<bool> {
+        let r = http(&server.addr, "POST", "/access/v1/evaluations", &many(semantic)).json();
+        r["evaluations"].as_array().unwrap().iter().map(|e| e["decision"].as_bool().unwrap()).collect()
+    };
+    assert_eq!(decisions("execute_all"), [true, false, true]);
+    assert_eq!(decisions("deny_on_first_deny"), [true, false]);
+    assert_eq!(decisions("permit_on_first_permit"), [true]);
+    assert_eq!(http(&server.addr, "POST", "/access/v1/evaluations", &many("sometimes")).status, 400);
+
+    let missing = r#"{"subject": {"type": "user", "id": "a"}, "action": {"name": "read"}}"#;
+    let r = http(&server.addr, "POST", "/access/v1/evaluation", missing);
+    assert_eq!((r.status, r.json()["error"]["field"].as_str()), (400, Some("resource")));
+
+    let config = http(&server.addr, "GET", "/.well-known/authzen-configuration", "").json();
+    assert_eq!(config["access_evaluation_endpoint"], format!("http://{}/access/v1/evaluation", server.addr));
+    assert_eq!(config["access_evaluations_endpoint"], format!("http://{}/access/v1/evaluations", server.addr));
+}
+
+#[test]
+fn bearer_tokens_guard_the_api_but_not_healthz() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("server-tokens");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("tokens"), "# the sidecar's token\nsidecar-7f3a\n").unwrap();
+    let server = Server::start(&bundled(), &["--no-watch", "--token-file", dir.join("tokens").to_str().unwrap()]);
+    let r = http(&server.addr, "POST", "/v1/check", OWN_MAIL);
+    assert_eq!((r.status, r.header("www-authenticate")), (401, Some("Bearer")));
+    assert_eq!(r.header("x-frame-options"), Some("DENY"), "errors carry the security headers too");
+    let wrong = http_with(&server.addr, "POST", "/v1/check", OWN_MAIL, "Authorization: Bearer sidecar-7f3b\r\n");
+    assert_eq!(wrong.status, 401);
+    let right = http_with(&server.addr, "POST", "/v1/check", OWN_MAIL, "Authorization: Bearer sidecar-7f3a\r\n");
+    assert_eq!((right.status, right.json()["decision"].as_str()), (200, Some("allow")));
+    assert_eq!(http(&server.addr, "GET", "/healthz", "").status, 200);
+    assert_eq!(http(&server.addr, "GET", "/metrics", "").status, 401);
 }

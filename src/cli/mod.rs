@@ -192,6 +192,10 @@ enum Command {
         /// Append audit events to this JSON Lines file.
         #[arg(long)]
         audit_file: Option<PathBuf>,
+        /// Require `Authorization: Bearer TOKEN` with one of the tokens in this file (one a
+        /// line); `/healthz` stays open.
+        #[arg(long)]
+        token_file: Option<PathBuf>,
     },
     /// Format DSL files (`.policy`) canonically, keeping comments. Formatting a formatted
     /// file changes nothing.
@@ -270,8 +274,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Report { policies, format } => report::run(&policies, format),
         Command::Fmt { paths, check } => fmt::run(&paths, check),
         #[cfg(feature = "server")]
-        Command::Serve { policies, addr, no_watch, audit_file } => {
-            serve::run(&policies, addr, !no_watch, audit_file.as_deref())
+        Command::Serve { policies, addr, no_watch, audit_file, token_file } => {
+            serve::run(&policies, addr, !no_watch, audit_file.as_deref(), token_file.as_deref())
         }
         Command::Convert { file, to } => convert::run(
             &file,

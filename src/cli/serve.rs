@@ -6,7 +6,35 @@ use rampart::{Engine, ReloadError, ReloadOutcome, ReloadSource};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-pub(super) fn run(policies: &[PathBuf], addr: SocketAddr, watch: bool, audit_file: Option<&Path>) -> i32 {
+pub(super) fn run(
+    policies: &[PathBuf],
+    addr: SocketAddr,
+    watch: bool,
+    audit_file: Option<&Path>,
+    token_file: Option<&Path>,
+) -> i32 {
+    let mut config = ServerConfig::default();
+    if let Some(path) = token_file {
+        // One token a line; blank lines and `#` comments are ignored.
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                config.tokens = text
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(str::to_owned)
+                    .collect();
+                if config.tokens.is_empty() {
+                    eprintln!("error: `{}` holds no token", path.display());
+                    return 2;
+                }
+            }
+            Err(e) => {
+                eprintln!("error: cannot read `{}`: {e}", path.display());
+                return 2;
+            }
+        }
+    }
     let mut builder = Engine::builder().on_reload(log_reload);
     for p in policies {
         builder = builder.path(p);
@@ -73,7 +101,7 @@ pub(super) fn run(policies: &[PathBuf], addr: SocketAddr, watch: bool, audit_fil
             }
             eprintln!("shutting down: finishing requests in flight");
         };
-        match serve(engine, listener, ServerConfig::default(), shutdown).await {
+        match serve(engine, listener, config, shutdown).await {
             Ok(()) => 0,
             Err(e) => {
                 eprintln!("error: {e}");

@@ -5,6 +5,8 @@
 //! Maily's security headers and `Cache-Control: no-store`; bodies are bounded, requests are
 //! timed out, and every error is a JSON object that says what is wrong.
 
+mod authzen;
+
 use crate::{Attrs, Engine, Principal, Request, Resource, Snapshot};
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -18,8 +20,8 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The server's bounds. [`ServerConfig::default`] gives the documented defaults.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The server's bounds and access. [`ServerConfig::default`] gives the documented defaults.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ServerConfig {
     /// Largest request body, in bytes. Default: 1 MiB.
     pub max_body_bytes: usize,
@@ -27,11 +29,45 @@ pub struct ServerConfig {
     pub max_batch: usize,
     /// Longest time to read a request and answer it. Default: 5 s.
     pub request_timeout: Duration,
+    /// Bearer tokens that may call the API (`/healthz` stays open). Empty: no
+    /// authentication. Default: empty.
+    pub tokens: Vec<String>,
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_batch", &self.max_batch)
+            .field("request_timeout", &self.request_timeout)
+            .field("tokens", &format_args!("{} token(s)", self.tokens.len()))
+            .finish()
+    }
+}
+
+/// Whether `presented` equals one of `tokens`, in time that depends only on the lengths
+/// (every token is compared in full, whatever matches).
+fn token_matches(tokens: &[String], presented: &[u8]) -> bool {
+    let mut any = false;
+    for token in tokens {
+        let t = token.as_bytes();
+        let mut diff = u8::from(t.len() != presented.len());
+        for i in 0..t.len().max(presented.len()) {
+            diff |= t.get(i).copied().unwrap_or(0) ^ presented.get(i).copied().unwrap_or(0xff);
+        }
+        any |= diff == 0;
+    }
+    any
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { max_body_bytes: 1 << 20, max_batch: 1000, request_timeout: Duration::from_secs(5) }
+        ServerConfig {
+            max_body_bytes: 1 << 20,
+            max_batch: 1000,
+            request_timeout: Duration::from_secs(5),
+            tokens: Vec::new(),
+        }
     }
 }
 
@@ -74,6 +110,21 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
 
 fn utf8(bytes: &Bytes) -> Result<&str, ApiError> {
     std::str::from_utf8(bytes).map_err(|_| ApiError::bad("the request body is not UTF-8"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::token_matches;
+
+    #[test]
+    fn tokens_match_exactly() {
+        let tokens = ["s3cret".to_owned(), "other-token".to_owned()];
+        assert!(token_matches(&tokens, b"s3cret") && token_matches(&tokens, b"other-token"));
+        for wrong in [&b""[..], b"s3cre", b"s3cret!", b"S3cret", b"other-toke"] {
+            assert!(!token_matches(&tokens, wrong), "{wrong:?}");
+        }
+        assert!(!token_matches(&[], b"anything"));
+    }
 }
 
 #[derive(Deserialize)]
@@ -233,15 +284,30 @@ async fn method_not_allowed() -> ApiError {
     ApiError { status: StatusCode::METHOD_NOT_ALLOWED, reason: "this endpoint does not take that method".into() }
 }
 
-/// Adds Maily's security headers to every response, and bounds the time per request.
+/// Checks the bearer token (when tokens are configured), bounds the time per request,
+/// and adds Maily's security headers to every response.
 async fn harden(State(app): Shared, request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let mut response = match tokio::time::timeout(app.config.request_timeout, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => ApiError {
-            status: StatusCode::REQUEST_TIMEOUT,
-            reason: format!("the request took longer than {} ms", app.config.request_timeout.as_millis()),
+    let authorized = app.config.tokens.is_empty()
+        || request.uri().path() == "/healthz"
+        || request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+            .is_some_and(|t| token_matches(&app.config.tokens, t));
+    let mut response = if !authorized {
+        let mut r = ApiError { status: StatusCode::UNAUTHORIZED, reason: "a valid bearer token is required".into() }
+            .into_response();
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        r
+    } else {
+        match tokio::time::timeout(app.config.request_timeout, next.run(request)).await {
+            Ok(response) => response,
+            Err(_) => ApiError {
+                status: StatusCode::REQUEST_TIMEOUT,
+                reason: format!("the request took longer than {} ms", app.config.request_timeout.as_millis()),
+            }
+            .into_response(),
         }
-        .into_response(),
     };
     let headers = response.headers_mut();
     for (name, value) in [
@@ -267,6 +333,9 @@ pub fn router(engine: Engine, config: ServerConfig) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/access/v1/evaluation", post(authzen::evaluation))
+        .route("/access/v1/evaluations", post(authzen::evaluations))
+        .route("/.well-known/authzen-configuration", get(authzen::configuration))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), harden))
