@@ -254,3 +254,23 @@ fn bearer_tokens_guard_the_api_but_not_healthz() {
     assert_eq!(http(&server.addr, "GET", "/healthz", "").status, 200);
     assert_eq!(http(&server.addr, "GET", "/metrics", "").status, 401);
 }
+
+#[test]
+fn clients_are_rate_limited_with_retry_after() {
+    let server = Server::start(
+        &bundled(),
+        &["--no-watch", "--rate-limit", "0.1", "--burst", "3", "--trusted-proxy", "127.0.0.1"],
+    );
+    // Behind the trusted proxy (the loopback peer), X-Forwarded-For names the client.
+    let from = |client: &str| {
+        http_with(&server.addr, "POST", "/v1/check", OWN_MAIL, &format!("X-Forwarded-For: {client}\r\n"))
+    };
+    let statuses: Vec<u16> = (0..5).map(|_| from("203.0.113.5").status).collect();
+    assert_eq!(statuses, [200, 200, 200, 429, 429]);
+    let limited = from("203.0.113.5");
+    assert_eq!(limited.header("retry-after"), Some("10"));
+    assert_eq!(limited.json()["error"]["status"], 429);
+    assert_eq!(limited.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(from("203.0.113.6").status, 200, "another client has its own allowance");
+    assert_eq!(http(&server.addr, "GET", "/healthz", "").status, 200, "health checks are not limited");
+}

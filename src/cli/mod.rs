@@ -196,6 +196,15 @@ enum Command {
         /// line); `/healthz` stays open.
         #[arg(long)]
         token_file: Option<PathBuf>,
+        /// Limit each client to this many requests per second (429 with `Retry-After` past it).
+        #[arg(long)]
+        rate_limit: Option<f64>,
+        /// Requests a client may make at once above the rate.
+        #[arg(long, default_value_t = 20)]
+        burst: u32,
+        /// A proxy whose `X-Forwarded-For` names the client (repeatable).
+        #[arg(long = "trusted-proxy")]
+        trusted_proxies: Vec<std::net::IpAddr>,
     },
     /// Format DSL files (`.policy`) canonically, keeping comments. Formatting a formatted
     /// file changes nothing.
@@ -274,8 +283,17 @@ pub fn run(cli: Cli) -> i32 {
         Command::Report { policies, format } => report::run(&policies, format),
         Command::Fmt { paths, check } => fmt::run(&paths, check),
         #[cfg(feature = "server")]
-        Command::Serve { policies, addr, no_watch, audit_file, token_file } => {
-            serve::run(&policies, addr, !no_watch, audit_file.as_deref(), token_file.as_deref())
+        Command::Serve { policies, addr, no_watch, audit_file, token_file, rate_limit, burst, trusted_proxies } => {
+            let rate_limit = rate_limit.map(|per_second| rampart::server::RateLimit { per_second, burst });
+            serve::run(
+                &policies,
+                addr,
+                !no_watch,
+                audit_file.as_deref(),
+                token_file.as_deref(),
+                rate_limit,
+                &trusted_proxies,
+            )
         }
         Command::Convert { file, to } => convert::run(
             &file,

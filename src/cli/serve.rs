@@ -12,8 +12,10 @@ pub(super) fn run(
     watch: bool,
     audit_file: Option<&Path>,
     token_file: Option<&Path>,
+    rate_limit: Option<rampart::server::RateLimit>,
+    trusted_proxies: &[std::net::IpAddr],
 ) -> i32 {
-    let mut config = ServerConfig::default();
+    let mut config = ServerConfig { rate_limit, trusted_proxies: trusted_proxies.to_vec(), ..ServerConfig::default() };
     if let Some(path) = token_file {
         // One token a line; blank lines and `#` comments are ignored.
         match std::fs::read_to_string(path) {

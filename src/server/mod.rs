@@ -6,6 +6,9 @@
 //! timed out, and every error is a JSON object that says what is wrong.
 
 mod authzen;
+mod limit;
+
+pub use limit::RateLimit;
 
 use crate::{Attrs, Engine, Principal, Request, Resource, Snapshot};
 use axum::Router;
@@ -21,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The server's bounds and access. [`ServerConfig::default`] gives the documented defaults.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq)]
 pub struct ServerConfig {
     /// Largest request body, in bytes. Default: 1 MiB.
     pub max_body_bytes: usize,
@@ -32,6 +35,11 @@ pub struct ServerConfig {
     /// Bearer tokens that may call the API (`/healthz` stays open). Empty: no
     /// authentication. Default: empty.
     pub tokens: Vec<String>,
+    /// Requests per client (`/healthz` is not limited); excess requests get 429 with
+    /// `Retry-After`. Default: none.
+    pub rate_limit: Option<RateLimit>,
+    /// Proxies whose `X-Forwarded-For` names the client. Default: none (the peer is the client).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -41,6 +49,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("max_batch", &self.max_batch)
             .field("request_timeout", &self.request_timeout)
             .field("tokens", &format_args!("{} token(s)", self.tokens.len()))
+            .field("rate_limit", &self.rate_limit)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -67,6 +77,8 @@ impl Default for ServerConfig {
             max_batch: 1000,
             request_timeout: Duration::from_secs(5),
             tokens: Vec::new(),
+            rate_limit: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -74,6 +86,7 @@ impl Default for ServerConfig {
 struct AppState {
     engine: Engine,
     config: ServerConfig,
+    limiter: Option<limit::Limiter>,
 }
 
 type Shared = State<Arc<AppState>>;
@@ -287,6 +300,27 @@ async fn method_not_allowed() -> ApiError {
 /// Checks the bearer token (when tokens are configured), bounds the time per request,
 /// and adds Maily's security headers to every response.
 async fn harden(State(app): Shared, request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if let Some(limiter) = &app.limiter
+        && request.uri().path() != "/healthz"
+    {
+        let peer = request
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
+        let forwarded = request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+        let client = limit::client(peer, forwarded, &app.config.trusted_proxies);
+        if let Err(wait) = limiter.admit(client, std::time::Instant::now()) {
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            let mut r = ApiError {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                reason: format!("too many requests from {client}; retry in {seconds} s"),
+            }
+            .into_response();
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            add_security_headers(&mut r);
+            return r;
+        }
+    }
     let authorized = app.config.tokens.is_empty()
         || request.uri().path() == "/healthz"
         || request
@@ -309,6 +343,11 @@ async fn harden(State(app): Shared, request: axum::extract::Request, next: axum:
             .into_response(),
         }
     };
+    add_security_headers(&mut response);
+    response
+}
+
+fn add_security_headers(response: &mut Response) {
     let headers = response.headers_mut();
     for (name, value) in [
         ("content-security-policy", "default-src 'self'"),
@@ -319,12 +358,12 @@ async fn harden(State(app): Shared, request: axum::extract::Request, next: axum:
     ] {
         headers.insert(name, HeaderValue::from_static(value));
     }
-    response
 }
 
 /// The server's routes over an engine.
 pub fn router(engine: Engine, config: ServerConfig) -> Router {
-    let state = Arc::new(AppState { engine, config });
+    let limiter = config.rate_limit.map(limit::Limiter::new);
+    let state = Arc::new(AppState { engine, config, limiter });
     Router::new()
         .route("/v1/check", post(check))
         .route("/v1/check/batch", post(check_batch))
@@ -349,5 +388,6 @@ pub async fn serve(
     config: ServerConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(engine, config)).with_graceful_shutdown(shutdown).await
+    let app = router(engine, config).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
