@@ -11,6 +11,8 @@ use std::time::Duration;
 struct Server {
     child: Child,
     addr: String,
+    /// Everything the server wrote to standard error after its start line.
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -32,9 +34,11 @@ impl Server {
                 break rest.split_whitespace().next().unwrap().to_owned();
             }
         };
-        // Keep draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in stderr.lines() {});
-        Server { child, addr }
+        // Keep draining stderr (so the server never blocks on a full pipe), keeping the lines.
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = std::sync::Arc::clone(&log);
+        std::thread::spawn(move || stderr.lines().map_while(Result::ok).for_each(|l| sink.lock().unwrap().push(l)));
+        Server { child, addr, log }
     }
 
     fn stop(&mut self) -> Option<i32> {
@@ -273,4 +277,62 @@ fn clients_are_rate_limited_with_retry_after() {
     assert_eq!(limited.header("x-content-type-options"), Some("nosniff"));
     assert_eq!(from("203.0.113.6").status, 200, "another client has its own allowance");
     assert_eq!(http(&server.addr, "GET", "/healthz", "").status, 200, "health checks are not limited");
+}
+
+#[test]
+fn every_request_is_logged_with_an_id_and_denies_as_security_events() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("server-logs");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let decisions = dir.join("decisions.jsonl");
+    let mut server = Server::start(&bundled(), &["--no-watch", "--decision-log", decisions.to_str().unwrap()]);
+    let r = http_with(&server.addr, "POST", "/v1/check", OWN_MAIL, "X-Request-Id: trace-42\r\n");
+    assert_eq!(r.header("x-request-id"), Some("trace-42"));
+    let generated = http(&server.addr, "GET", "/healthz", "");
+    assert!(generated.header("x-request-id").is_some_and(|id| id.len() >= 8));
+    let pii = include_str!("../policies/examples/member-reads-pii-mail-without-mfa.json");
+    assert_eq!(http(&server.addr, "POST", "/v1/check", pii).json()["decision"], "deny");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let line = loop {
+        let found = server.log.lock().unwrap().iter().find(|l| l.contains("\"trace-42\"")).cloned();
+        if let Some(l) = found {
+            break l;
+        }
+        assert!(std::time::Instant::now() < deadline, "no log line for the request");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let line: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(
+        (line["event"].as_str(), line["path"].as_str(), line["status"].as_u64()),
+        (Some("http.request"), Some("/v1/check"), Some(200))
+    );
+    assert_eq!(server.stop(), Some(0)); // a graceful stop flushes the decision log
+    let events = std::fs::read_to_string(&decisions).unwrap_or_default();
+    assert!(events.contains("\"event\":\"authz.decision\"") && events.contains("pii-requires-mfa"), "{events}");
+}
+
+#[test]
+fn shutdown_finishes_requests_in_flight() {
+    let mut server = Server::start(&bundled(), &["--no-watch"]);
+    // Start a request and leave its body unfinished.
+    let mut stream = TcpStream::connect(&server.addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let (head, tail) = OWN_MAIL.split_at(OWN_MAIL.len() / 2);
+    write!(
+        stream,
+        "POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{head}",
+        OWN_MAIL.len()
+    )
+    .unwrap();
+    stream.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    // The server is shutting down, and still answers the request it had begun.
+    stream.write_all(tail.as_bytes()).unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
+    assert!(raw.contains("\"decision\":\"allow\""), "{raw}");
+    assert_eq!(server.child.wait().unwrap().code(), Some(0));
 }

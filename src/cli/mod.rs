@@ -205,6 +205,12 @@ enum Command {
         /// A proxy whose `X-Forwarded-For` names the client (repeatable).
         #[arg(long = "trusted-proxy")]
         trusted_proxies: Vec<std::net::IpAddr>,
+        /// Log decisions as security events (every deny) to this JSON Lines file.
+        #[arg(long)]
+        decision_log: Option<PathBuf>,
+        /// Do not write the per-request log lines to standard error.
+        #[arg(long)]
+        no_request_log: bool,
     },
     /// Format DSL files (`.policy`) canonically, keeping comments. Formatting a formatted
     /// file changes nothing.
@@ -283,18 +289,28 @@ pub fn run(cli: Cli) -> i32 {
         Command::Report { policies, format } => report::run(&policies, format),
         Command::Fmt { paths, check } => fmt::run(&paths, check),
         #[cfg(feature = "server")]
-        Command::Serve { policies, addr, no_watch, audit_file, token_file, rate_limit, burst, trusted_proxies } => {
-            let rate_limit = rate_limit.map(|per_second| rampart::server::RateLimit { per_second, burst });
-            serve::run(
-                &policies,
-                addr,
-                !no_watch,
-                audit_file.as_deref(),
-                token_file.as_deref(),
-                rate_limit,
-                &trusted_proxies,
-            )
-        }
+        Command::Serve {
+            policies,
+            addr,
+            no_watch,
+            audit_file,
+            token_file,
+            rate_limit,
+            burst,
+            trusted_proxies,
+            decision_log,
+            no_request_log,
+        } => serve::run(&serve::Options {
+            policies,
+            addr,
+            watch: !no_watch,
+            audit_file,
+            token_file,
+            rate_limit: rate_limit.map(|per_second| rampart::server::RateLimit { per_second, burst }),
+            trusted_proxies,
+            decision_log,
+            request_log: !no_request_log,
+        }),
         Command::Convert { file, to } => convert::run(
             &file,
             to.map(|f| match f {

@@ -6,43 +6,58 @@ use rampart::{Engine, ReloadError, ReloadOutcome, ReloadSource};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-pub(super) fn run(
-    policies: &[PathBuf],
-    addr: SocketAddr,
-    watch: bool,
-    audit_file: Option<&Path>,
-    token_file: Option<&Path>,
-    rate_limit: Option<rampart::server::RateLimit>,
-    trusted_proxies: &[std::net::IpAddr],
-) -> i32 {
-    let mut config = ServerConfig { rate_limit, trusted_proxies: trusted_proxies.to_vec(), ..ServerConfig::default() };
-    if let Some(path) = token_file {
-        // One token a line; blank lines and `#` comments are ignored.
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
-                config.tokens = text
-                    .lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                    .map(str::to_owned)
-                    .collect();
-                if config.tokens.is_empty() {
-                    eprintln!("error: `{}` holds no token", path.display());
-                    return 2;
-                }
-            }
+/// What `rampart serve` was asked for.
+pub(super) struct Options {
+    pub(super) policies: Vec<PathBuf>,
+    pub(super) addr: SocketAddr,
+    pub(super) watch: bool,
+    pub(super) audit_file: Option<PathBuf>,
+    pub(super) token_file: Option<PathBuf>,
+    pub(super) rate_limit: Option<rampart::server::RateLimit>,
+    pub(super) trusted_proxies: Vec<std::net::IpAddr>,
+    pub(super) decision_log: Option<PathBuf>,
+    pub(super) request_log: bool,
+}
+
+/// The bearer tokens of a token file: one a line; blank lines and `#` comments ignored.
+fn read_tokens(path: &Path) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let tokens: Vec<String> =
+        text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_owned).collect();
+    if tokens.is_empty() { Err(format!("`{}` holds no token", path.display())) } else { Ok(tokens) }
+}
+
+pub(super) fn run(o: &Options) -> i32 {
+    let mut config = ServerConfig {
+        rate_limit: o.rate_limit,
+        trusted_proxies: o.trusted_proxies.clone(),
+        log_requests: o.request_log,
+        ..ServerConfig::default()
+    };
+    if let Some(path) = &o.token_file {
+        match read_tokens(path) {
+            Ok(tokens) => config.tokens = tokens,
             Err(e) => {
-                eprintln!("error: cannot read `{}`: {e}", path.display());
+                eprintln!("error: {e}");
                 return 2;
             }
         }
     }
     let mut builder = Engine::builder().on_reload(log_reload);
-    for p in policies {
+    for p in &o.policies {
         builder = builder.path(p);
     }
-    if let Some(a) = audit_file {
+    if let Some(a) = &o.audit_file {
         builder = builder.audit_file(a);
+    }
+    if let Some(path) = &o.decision_log {
+        match std::fs::OpenOptions::new().create(true).append(true).open(path) {
+            Ok(file) => builder = builder.decision_log(rampart::DecisionLogConfig::default(), Box::new(file)),
+            Err(e) => {
+                eprintln!("error: cannot open `{}`: {e}", path.display());
+                return 2;
+            }
+        }
     }
     let engine = match builder.build() {
         Ok(engine) => engine,
@@ -55,7 +70,7 @@ pub(super) fn run(
             return 2;
         }
     };
-    let _watcher = if watch {
+    let _watcher = if o.watch {
         match engine.watch() {
             Ok(w) => Some(w),
             Err(e) => {
@@ -73,6 +88,7 @@ pub(super) fn run(
             return 2;
         }
     };
+    let addr = o.addr;
     runtime.block_on(async move {
         let listener = match tokio::net::TcpListener::bind(addr).await {
             Ok(l) => l,

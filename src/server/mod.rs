@@ -40,6 +40,9 @@ pub struct ServerConfig {
     pub rate_limit: Option<RateLimit>,
     /// Proxies whose `X-Forwarded-For` names the client. Default: none (the peer is the client).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Write one JSON line per request to standard error (request id, method, path, status,
+    /// duration, client). Default: true.
+    pub log_requests: bool,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -51,6 +54,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("tokens", &format_args!("{} token(s)", self.tokens.len()))
             .field("rate_limit", &self.rate_limit)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("log_requests", &self.log_requests)
             .finish()
     }
 }
@@ -79,6 +83,7 @@ impl Default for ServerConfig {
             tokens: Vec::new(),
             rate_limit: None,
             trusted_proxies: Vec::new(),
+            log_requests: true,
         }
     }
 }
@@ -297,6 +302,45 @@ async fn method_not_allowed() -> ApiError {
     ApiError { status: StatusCode::METHOD_NOT_ALLOWED, reason: "this endpoint does not take that method".into() }
 }
 
+static REQUESTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Gives every request an id (the caller's `X-Request-Id` when it is short and printable),
+/// echoes it in the response, and logs one JSON line per request.
+async fn trace(State(app): Shared, mut request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let started = std::time::Instant::now();
+    let given = request.headers().get("x-request-id").and_then(|v| v.to_str().ok());
+    let id = match given.filter(|v| !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_graphic())) {
+        Some(v) => v.to_owned(),
+        None => {
+            let n = REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            format!("{:08x}-{n:08x}", std::process::id())
+        }
+    };
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        request.headers_mut().insert("x-request-id", value);
+    }
+    let (method, path) = (request.method().to_string(), request.uri().path().to_owned());
+    let peer = request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    let mut response = next.run(request).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    if app.config.log_requests {
+        let line = json!({
+            "timestamp": crate::rfc3339(std::time::SystemTime::now()),
+            "event": "http.request",
+            "request_id": id,
+            "method": method,
+            "path": path,
+            "status": response.status().as_u16(),
+            "duration_ms": (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0,
+            "client": peer.map(|p| p.to_string()),
+        });
+        eprintln!("{line}");
+    }
+    response
+}
+
 /// Checks the bearer token (when tokens are configured), bounds the time per request,
 /// and adds Maily's security headers to every response.
 async fn harden(State(app): Shared, request: axum::extract::Request, next: axum::middleware::Next) -> Response {
@@ -378,6 +422,7 @@ pub fn router(engine: Engine, config: ServerConfig) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), harden))
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), trace))
         .with_state(state)
 }
 
