@@ -336,3 +336,39 @@ fn shutdown_finishes_requests_in_flight() {
     assert!(raw.contains("\"decision\":\"allow\""), "{raw}");
     assert_eq!(server.child.wait().unwrap().code(), Some(0));
 }
+
+#[cfg(unix)]
+#[test]
+fn serves_on_a_unix_socket() {
+    use std::os::unix::net::UnixStream;
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("server-unix");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let socket = dir.join("rampart.sock");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["serve", "--no-watch", "--no-request-log", "-p", bundled().to_str().unwrap(), "--unix"])
+        .arg(&socket)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.starts_with("listening on unix:") {
+        line.clear();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "the server exited before listening");
+    }
+    std::thread::spawn(move || for _ in stderr.lines() {});
+    let mut stream = UnixStream::connect(&socket).unwrap();
+    write!(
+        stream,
+        "POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{OWN_MAIL}",
+        OWN_MAIL.len()
+    )
+    .unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    assert!(raw.starts_with("HTTP/1.1 200") && raw.contains("\"decision\":\"allow\""), "{raw}");
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert!(!socket.exists(), "the socket is removed on shutdown");
+}

@@ -211,6 +211,9 @@ enum Command {
         /// Do not write the per-request log lines to standard error.
         #[arg(long)]
         no_request_log: bool,
+        /// Listen on this Unix socket instead of `--addr`.
+        #[arg(long)]
+        unix: Option<PathBuf>,
     },
     /// Format DSL files (`.policy`) canonically, keeping comments. Formatting a formatted
     /// file changes nothing.
@@ -300,7 +303,9 @@ pub fn run(cli: Cli) -> i32 {
             trusted_proxies,
             decision_log,
             no_request_log,
+            unix,
         } => serve::run(&serve::Options {
+            unix,
             policies,
             addr,
             watch: !no_watch,

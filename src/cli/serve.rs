@@ -1,7 +1,7 @@
 //! `rampart serve`: the HTTP decision point, with hot reload and graceful shutdown.
 
 use super::color_stderr;
-use rampart::server::{ServerConfig, serve};
+use rampart::server::{ServerConfig, serve, serve_unix};
 use rampart::{Engine, ReloadError, ReloadOutcome, ReloadSource};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -17,6 +17,7 @@ pub(super) struct Options {
     pub(super) trusted_proxies: Vec<std::net::IpAddr>,
     pub(super) decision_log: Option<PathBuf>,
     pub(super) request_log: bool,
+    pub(super) unix: Option<PathBuf>,
 }
 
 /// The bearer tokens of a token file: one a line; blank lines and `#` comments ignored.
@@ -89,16 +90,8 @@ pub(super) fn run(o: &Options) -> i32 {
         }
     };
     let addr = o.addr;
+    let unix = o.unix.clone();
     runtime.block_on(async move {
-        let listener = match tokio::net::TcpListener::bind(addr).await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("error: cannot listen on {addr}: {e}");
-                return 2;
-            }
-        };
-        let bound = listener.local_addr().map_or_else(|_| addr.to_string(), |a| a.to_string());
-        eprintln!("listening on http://{bound} (policy {})", engine.version());
         let reloader = engine.clone();
         let shutdown = async move {
             use tokio::signal::unix::{SignalKind, signal};
@@ -119,7 +112,37 @@ pub(super) fn run(o: &Options) -> i32 {
             }
             eprintln!("shutting down: finishing requests in flight");
         };
-        match serve(engine, listener, config, shutdown).await {
+        let version = engine.version();
+        let served = if let Some(path) = unix {
+            // A socket left by an earlier run is replaced; anything else at the path is an error.
+            if std::fs::symlink_metadata(&path).is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_socket(&m.file_type()))
+            {
+                let _ = std::fs::remove_file(&path);
+            }
+            let listener = match tokio::net::UnixListener::bind(&path) {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("error: cannot listen on `{}`: {e}", path.display());
+                    return 2;
+                }
+            };
+            eprintln!("listening on unix:{} (policy {version})", path.display());
+            let served = serve_unix(engine, listener, config, shutdown).await;
+            let _ = std::fs::remove_file(&path);
+            served
+        } else {
+            let listener = match tokio::net::TcpListener::bind(addr).await {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("error: cannot listen on {addr}: {e}");
+                    return 2;
+                }
+            };
+            let bound = listener.local_addr().map_or_else(|_| addr.to_string(), |a| a.to_string());
+            eprintln!("listening on http://{bound} (policy {version})");
+            serve(engine, listener, config, shutdown).await
+        };
+        match served {
             Ok(()) => 0,
             Err(e) => {
                 eprintln!("error: {e}");

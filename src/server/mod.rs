@@ -426,6 +426,18 @@ pub fn router(engine: Engine, config: ServerConfig) -> Router {
         .with_state(state)
 }
 
+/// Serves `engine` on a Unix socket until `shutdown` completes; requests in flight finish.
+/// Clients are not told apart by address (rate limits apply to all of them together).
+#[cfg(unix)]
+pub async fn serve_unix(
+    engine: Engine,
+    listener: tokio::net::UnixListener,
+    config: ServerConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(engine, config)).with_graceful_shutdown(shutdown).await
+}
+
 /// Serves `engine` on `listener` until `shutdown` completes; requests in flight finish.
 pub async fn serve(
     engine: Engine,
