@@ -25,8 +25,20 @@ fn text(bytes: &[u8]) -> String {
 }
 
 /// A fresh directory under the target directory for one test's files.
+/// A child process killed when the test ends, even by a panic.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A fresh directory for one test of this run (named with the process id, so that nothing
+/// left by another run, such as a process a failed run could not stop, can touch it).
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -139,15 +151,17 @@ fn watch_prints_audit_events_reloads_on_sighup_and_stops_on_sigterm() {
     std::fs::write(outside.join("extra.policy"), "role extra\n").unwrap();
     std::os::unix::fs::symlink(outside.join("extra.policy"), policies.join("extra.policy")).unwrap();
     let metrics = dir.join("rampart.prom");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args(["watch", "-p", policies.to_str().unwrap(), "--metrics-file", metrics.to_str().unwrap()])
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .args(["watch", "-p", policies.to_str().unwrap(), "--metrics-file", metrics.to_str().unwrap()])
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let (tx, lines) = channel();
-    let (out, err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let (out, err) = (child.0.stdout.take().unwrap(), child.0.stderr.take().unwrap());
     let tx_err = tx.clone();
     std::thread::spawn(move || std::io::BufReader::new(out).lines().for_each(|l| drop(tx.send(("out", l.unwrap())))));
     std::thread::spawn(move || {
@@ -189,19 +203,21 @@ fn watch_prints_audit_events_reloads_on_sighup_and_stops_on_sigterm() {
 
     // SIGHUP reloads what the watcher cannot see.
     std::fs::write(outside.join("extra.policy"), "role extra { grant doc:read }\n").unwrap();
-    let status = Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill").args(["-HUP", &child.0.id().to_string()]).status().unwrap();
     assert!(status.success());
     let signalled: serde_json::Value = serde_json::from_str(&next("out")).unwrap();
     assert_eq!(signalled["actor"], "rampart:signal");
     assert_eq!(signalled["changes"]["after"]["number"], 4);
     assert_eq!(signalled["metadata"]["diff"]["roles"][0]["gained"], serde_json::json!(["doc:read"]));
 
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().unwrap();
+    assert_eq!(child.0.wait().unwrap().code(), Some(0));
     let prom = std::fs::read_to_string(&metrics).unwrap();
-    // The failed reload was reported on stderr above; the metrics file holds the end state.
-    let successes = prom.lines().find_map(|l| l.strip_prefix("rampart_reloads_total{result=\"success\"} ")).unwrap();
-    assert!(successes.parse::<u64>().unwrap() >= 4, "{prom}");
+    let count = |result: &str| -> u64 {
+        let prefix = format!("rampart_reloads_total{{result=\"{result}\"}} ");
+        prom.lines().find_map(|l| l.strip_prefix(prefix.as_str())).unwrap().parse().unwrap()
+    };
+    assert!(count("success") >= 4 && count("failure") >= 1, "{prom}");
     assert!(prom.contains("rampart_snapshot_version 4"), "{prom}");
 }
 
@@ -364,7 +380,7 @@ fn check_writes_sarif_for_code_scanning() {
     );
     let location = &result["locations"][0]["physicalLocation"];
     let uri = location["artifactLocation"]["uri"].as_str().unwrap();
-    assert!(uri.ends_with("check-sarif/w.policy"), "{uri}");
+    assert!(uri.ends_with(&format!("check-sarif-{}/w.policy", std::process::id())), "{uri}");
     // The scratch directory is under the working directory: a path relative to it.
     if dir.starts_with(env!("CARGO_MANIFEST_DIR")) {
         assert!(!uri.starts_with('/') && !uri.contains(':'), "{uri}");
