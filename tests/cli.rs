@@ -490,3 +490,24 @@ fn fmt_checks_and_rewrites_dsl_files() {
     std::fs::write(dir.join("a.policy"), "role {").unwrap();
     assert_eq!(rampart(&["fmt", d], None).status.code(), Some(2));
 }
+
+#[cfg(unix)]
+#[test]
+fn fmt_and_test_walk_directories_without_following_link_loops() {
+    let dir = scratch("walk-loops");
+    std::fs::write(dir.join("p.policy"), "resource doc { actions: read }\n\nrole r {\n    grant doc:read\n}\n")
+        .unwrap();
+    std::fs::write(
+        dir.join("p.test.yaml"),
+        "principals:\n  a: {roles: [r]}\nresources:\n  d: {kind: doc, id: d1}\ncases:\n  - {name: reads, principal: a, resource: d, allow: [read]}\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(".", dir.join("again")).unwrap();
+    std::os::unix::fs::symlink(".", dir.join("more")).unwrap();
+    let d = dir.to_str().unwrap();
+    let out = rampart(&["fmt", "--check", d], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let out = rampart(&["test", "-p", d], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("test result: ok. 1 passed; 0 failed"), "{}", text(&out.stdout));
+}

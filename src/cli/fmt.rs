@@ -1,31 +1,9 @@
 //! `rampart fmt`: canonical formatting of DSL files, keeping comments.
 
-use super::color_stderr;
+use super::{color_stderr, files_under};
 use rampart::syntax::{Form, format_dsl};
 use rampart::{PolicySet, Report};
 use std::path::{Path, PathBuf};
-
-/// The DSL files under the given paths, in name order.
-fn dsl_files(paths: &[PathBuf], out: &mut Vec<PathBuf>) {
-    for p in paths {
-        if p.is_dir() {
-            let mut entries: Vec<PathBuf> =
-                std::fs::read_dir(p).into_iter().flatten().flatten().map(|e| e.path()).collect();
-            entries.sort();
-            let visible =
-                entries.into_iter().filter(|e| !e.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')));
-            for e in visible {
-                if e.is_dir() {
-                    dsl_files(&[e], out);
-                } else if e.extension().is_some_and(|x| x == "policy") {
-                    out.push(e);
-                }
-            }
-        } else {
-            out.push(p.clone());
-        }
-    }
-}
 
 /// The formatted text of one file, or its diagnostics.
 fn formatted(path: &Path) -> Result<(String, String), Report> {
@@ -40,8 +18,7 @@ fn formatted(path: &Path) -> Result<(String, String), Report> {
 }
 
 pub(super) fn run(paths: &[PathBuf], check: bool) -> i32 {
-    let mut files = Vec::new();
-    dsl_files(paths, &mut files);
+    let files = files_under(paths, |name| name.ends_with(".policy"));
     let (mut changed, mut broken) = (Vec::new(), false);
     for path in &files {
         if Form::of_path(&path.display().to_string()) != Form::Dsl {

@@ -331,6 +331,50 @@ fn color_stderr() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
 }
 
+/// The files named by `paths`, and under the directories among them (recursively, in name
+/// order) the files whose name `keep` accepts; entries starting with `.` are skipped.
+/// Symbolic links are followed, but never into a directory already on the way down, and
+/// no deeper than 32 levels, so a link loop cannot hang a command.
+fn files_under(paths: &[PathBuf], keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+    fn walk(
+        dir: &std::path::Path,
+        depth: usize,
+        on_path: &mut Vec<PathBuf>,
+        keep: &dyn Fn(&str) -> bool,
+        out: &mut Vec<PathBuf>,
+    ) {
+        let Ok(real) = std::fs::canonicalize(dir) else { return };
+        if depth > 32 || on_path.contains(&real) {
+            return;
+        }
+        on_path.push(real);
+        let mut entries: Vec<PathBuf> =
+            std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for e in entries {
+            let name = e.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if name.starts_with('.') {
+                continue;
+            }
+            if e.is_dir() {
+                walk(&e, depth + 1, on_path, keep, out);
+            } else if keep(&name) {
+                out.push(e);
+            }
+        }
+        on_path.pop();
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, 0, &mut Vec::new(), &keep, &mut out);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
 /// Loads a policy set from paths.
 fn policy_set(paths: &[PathBuf]) -> rampart::PolicySet {
     let mut set = rampart::PolicySet::new();

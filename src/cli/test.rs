@@ -1,6 +1,6 @@
 //! `rampart test`: run policy test suites (`*.test.yaml`) against the policies.
 
-use super::{color_stderr, policy_set};
+use super::{color_stderr, files_under, policy_set};
 use rampart::{RunReport, Suite};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -16,30 +16,6 @@ pub(super) enum TestFormat {
     Junit,
 }
 
-/// The suites under the given paths: `*.test.yaml` and `*.test.yml` files, recursively.
-fn find_suites(paths: &[PathBuf], out: &mut Vec<PathBuf>) {
-    for p in paths {
-        if p.is_dir() {
-            let mut entries: Vec<PathBuf> =
-                std::fs::read_dir(p).into_iter().flatten().flatten().map(|e| e.path()).collect();
-            entries.sort();
-            for e in entries {
-                let name = e.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                if name.starts_with('.') {
-                    continue;
-                }
-                if e.is_dir() {
-                    find_suites(&[e], out);
-                } else if name.ends_with(".test.yaml") || name.ends_with(".test.yml") {
-                    out.push(e);
-                }
-            }
-        } else {
-            out.push(p.clone());
-        }
-    }
-}
-
 pub(super) fn run(policies: &[PathBuf], suites: &[PathBuf], format: TestFormat, min_coverage: Option<f64>) -> i32 {
     let snapshot = match policy_set(policies).compile() {
         Ok(s) => s,
@@ -48,8 +24,9 @@ pub(super) fn run(policies: &[PathBuf], suites: &[PathBuf], format: TestFormat, 
             return 2;
         }
     };
-    let mut files = Vec::new();
-    find_suites(if suites.is_empty() { policies } else { suites }, &mut files);
+    let files = files_under(if suites.is_empty() { policies } else { suites }, |name| {
+        name.ends_with(".test.yaml") || name.ends_with(".test.yml")
+    });
     if files.is_empty() {
         eprintln!("error: no test suites (`*.test.yaml`) found");
         return 2;
