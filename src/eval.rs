@@ -3,10 +3,10 @@
 //! Order: resolve the permission and roles; deny policies (an erroring deny applies);
 //! then the principal's grants, unconditional first; then allow policies; otherwise
 //! deny. Only rules indexed under the requested permission are looked at, and a plain
-//! role check is a binary search per presented role, with no allocation.
+//! role check is one hash probe per presented role, with no allocation.
 
 use crate::compile::expr::{AttrPath, Cmp, Cond, Lit};
-use crate::compile::{GrantRule, PermId, Policy, PolicyId, RoleId, Snapshot};
+use crate::compile::{GrantRule, Held, PermId, Policy, PolicyId, RoleId, Snapshot};
 use crate::decision::{Decision, EvalError, EvalErrorKind, Outcome, RequestProblem, Rule, Trace};
 use crate::glob::glob_match;
 use crate::request::{Attrs, Request, RequestError, Value};
@@ -120,24 +120,32 @@ fn evaluate<T: Tracer>(snap: &Snapshot, req: &Request<'_>, t: &mut T) -> Decisio
         return decision;
     }
 
+    // One probe of the (role, permission) index per role: a plain grant decides; guarded
+    // grants are looked up in the role's row only when some role has one.
+    let mut guarded = false;
     for &role in cx.roles {
-        let plain = snap.plain.row(role.index());
-        if let Ok(i) = plain.binary_search_by_key(&perm, |e| e.0) {
-            let rule = Rule::Grant { role, grant: plain[i].1 };
-            decision.allow(rule);
-            t.step(rule, Outcome::Applies);
-            if !T::EXHAUSTIVE {
-                return decision;
+        match snap.grant_index.get(role, perm) {
+            Some(Held::Plain(grant)) => {
+                let rule = Rule::Grant { role, grant };
+                decision.allow(rule);
+                t.step(rule, Outcome::Applies);
+                if !T::EXHAUSTIVE {
+                    return decision;
+                }
             }
+            Some(Held::Guarded) => guarded = true,
+            None => {}
         }
     }
-    for &role in cx.roles {
-        for &(_, grant) in equal_range(snap.guarded.row(role.index()), perm) {
-            let rule = Rule::Grant { role, grant };
-            let outcome = cx.grant(&snap.grants[grant.index()]);
-            record_allow(&mut decision, rule, outcome, t);
-            if decision.is_allowed() && !T::EXHAUSTIVE {
-                return decision;
+    if guarded || T::EXHAUSTIVE {
+        for &role in cx.roles {
+            for &(_, grant) in equal_range(snap.guarded.row(role.index()), perm) {
+                let rule = Rule::Grant { role, grant };
+                let outcome = cx.grant(&snap.grants[grant.index()]);
+                record_allow(&mut decision, rule, outcome, t);
+                if decision.is_allowed() && !T::EXHAUSTIVE {
+                    return decision;
+                }
             }
         }
     }

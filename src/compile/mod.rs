@@ -12,8 +12,9 @@ pub(crate) mod table;
 pub use expr::AttrRef;
 pub use snapshot::{Counts, HeldPermission, Snapshot, Version};
 pub(crate) use snapshot::{GrantRule, Guard, Loc, Policy};
-pub(crate) use table::same;
+use table::GrantIndex;
 pub use table::{GrantId, KindId, PermId, PolicyId, RoleId};
+pub(crate) use table::{Held, same};
 
 use crate::diagnostic::{Diagnostic, ErrorKind, NameKind, suggest};
 use crate::limits::Limits;
@@ -143,6 +144,7 @@ impl Compiler<'_> {
             ancestors: Table::default(),
             plain: Table::default(),
             guarded: Table::default(),
+            grant_index: GrantIndex::default(),
             grants: Vec::new(),
             guards: Vec::new(),
             policies: Vec::new(),
@@ -530,6 +532,22 @@ fn index_roles(snap: &mut Snapshot, own_plain: &[Vec<(PermId, GrantId)>], own_gu
     }
     snap.plain = plain;
     snap.guarded = guarded;
+    snap.grant_index = grant_index(snap);
+}
+
+/// The (role, permission) lookup of the check path, from the rows just built.
+fn grant_index(snap: &Snapshot) -> GrantIndex {
+    let mut entries = Vec::new();
+    for r in 0..snap.roles.len() {
+        let role = RoleId::from_index(r);
+        let plain = snap.plain.row(r);
+        entries.extend(plain.iter().map(|&(perm, g)| (role, perm, Held::Plain(g))));
+        let mut guarded: Vec<PermId> = snap.guarded.row(r).iter().map(|e| e.0).collect();
+        guarded.dedup();
+        guarded.retain(|p| plain.binary_search_by_key(p, |e| e.0).is_err());
+        entries.extend(guarded.into_iter().map(|perm| (role, perm, Held::Guarded)));
+    }
+    GrantIndex::new(&entries)
 }
 
 /// For each permission, the deny and allow policies that cover it.

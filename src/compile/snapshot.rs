@@ -2,7 +2,7 @@
 
 use super::expr::{AttrPath, Cond};
 use super::roles;
-use super::table::{GrantId, KindId, NameIndex, PermId, PolicyId, RoleId, Table};
+use super::table::{GrantId, GrantIndex, KindId, NameIndex, PermId, PolicyId, RoleId, Table};
 use crate::limits::Limits;
 use crate::syntax::ast::{AttrType, Effect};
 
@@ -87,6 +87,9 @@ pub struct Snapshot {
     pub(crate) plain: Table<(PermId, GrantId)>,
     /// Per role: grants with `on` or `when` over its closure, sorted by permission.
     pub(crate) guarded: Table<(PermId, GrantId)>,
+    /// (role, permission) → what the role holds over its closure: the check path's view
+    /// of `plain` and `guarded`.
+    pub(crate) grant_index: GrantIndex,
     pub(crate) grants: Vec<GrantRule>,
     pub(crate) guards: Vec<Guard>,
     pub(crate) policies: Vec<Policy>,
@@ -286,6 +289,7 @@ impl Snapshot {
         self.ancestors.heap_bytes()
             + self.plain.heap_bytes()
             + self.guarded.heap_bytes()
+            + self.grant_index.heap_bytes()
             + self.deny_index.heap_bytes()
             + self.allow_index.heap_bytes()
             + self.grants.capacity() * std::mem::size_of::<GrantRule>()
