@@ -427,7 +427,21 @@ impl<'a> Cx<'a> {
         count
     }
 
+    /// Evaluates a condition node. Leaves (literals and attributes, most operands) are
+    /// handled here, inline in their parent, saving a call per operand.
+    #[inline(always)]
     fn eval(&self, c: &'a Cond) -> Result<Val<'a>, EvalErrorKind> {
+        match c {
+            Cond::Lit(l) => Ok(Val::of_lit(l)),
+            Cond::Attr(a) => {
+                let path = &self.snap.attr_paths[a.0 as usize];
+                Ok(Val::of_value(self.lookup(path).ok_or(EvalErrorKind::Missing(*a))?))
+            }
+            _ => self.eval_node(c),
+        }
+    }
+
+    fn eval_node(&self, c: &'a Cond) -> Result<Val<'a>, EvalErrorKind> {
         Ok(match c {
             Cond::Lit(l) => Val::of_lit(l),
             Cond::PrincipalId => Val::Str(&self.req.principal.id),
