@@ -44,6 +44,7 @@ fn reloads(c: &mut Criterion) {
 
     let stop = AtomicBool::new(false);
     let done = AtomicU64::new(0);
+    let started = std::time::Instant::now();
     std::thread::scope(|s| {
         s.spawn(|| {
             let mut i = 0u64;
@@ -59,7 +60,9 @@ fn reloads(c: &mut Criterion) {
         stop.store(true, Ordering::Relaxed);
     });
     group.finish();
-    eprintln!("{} reloads ran during the measurement", done.load(Ordering::Relaxed));
+    let done = done.load(Ordering::Relaxed);
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!("{done} reloads ran during the measurement, {:.0} per second", done as f64 / seconds);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

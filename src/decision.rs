@@ -235,10 +235,22 @@ pub struct DecisionReport {
     pub considered: Option<Vec<RuleReport>>,
 }
 
+/// The description of a rule id the describing snapshot does not have.
+fn foreign_rule() -> RuleReport {
+    RuleReport {
+        rule: "unknown",
+        policy: None,
+        role_path: None,
+        permission: None,
+        location: None,
+        outcome: Some("not a rule of this snapshot: describe a decision by the snapshot that made it".to_owned()),
+    }
+}
+
 /// One rule, in names.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RuleReport {
-    /// `grant`, `allow`, `deny` or `default`.
+    /// `grant`, `allow`, `deny` or `default`; `unknown` for a rule id of another snapshot.
     pub rule: &'static str,
     /// The policy id (for `allow` and `deny`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -258,11 +270,12 @@ pub struct RuleReport {
 }
 
 impl Snapshot {
-    /// Describes a rule in names.
+    /// Describes a rule in names. A rule id this snapshot does not have (the rule of a
+    /// decision another snapshot made) is described as `unknown`.
     pub fn describe_rule(&self, rule: Rule) -> RuleReport {
         match rule {
             Rule::Grant { role, grant } => {
-                let g = &self.grants[grant.index()];
+                let Some(g) = self.grants.get(grant.index()) else { return foreign_rule() };
                 RuleReport {
                     rule: "grant",
                     policy: None,
@@ -273,7 +286,7 @@ impl Snapshot {
                 }
             }
             Rule::Policy(p) => {
-                let p = &self.policies[p.index()];
+                let Some(p) = self.policies.get(p.index()) else { return foreign_rule() };
                 RuleReport {
                     rule: if p.effect == Effect::Deny { "deny" } else { "allow" },
                     policy: Some(p.id.to_string()),
@@ -289,14 +302,14 @@ impl Snapshot {
     /// A rule's name for messages: `policy "id"` or `grant of role`.
     pub fn rule_label(&self, rule: Rule) -> String {
         match rule {
-            Rule::Grant { grant, .. } => {
-                let g = &self.grants[grant.index()];
-                format!("grant of role `{}` at {}", self.role_name(g.role), self.loc_string(g.loc))
-            }
-            Rule::Policy(p) => {
-                let p = &self.policies[p.index()];
-                format!("policy `{}` at {}", p.id, self.loc_string(p.loc))
-            }
+            Rule::Grant { grant, .. } => match self.grants.get(grant.index()) {
+                Some(g) => format!("grant of role `{}` at {}", self.role_name(g.role), self.loc_string(g.loc)),
+                None => "a rule of another snapshot".to_owned(),
+            },
+            Rule::Policy(p) => match self.policies.get(p.index()) {
+                Some(p) => format!("policy `{}` at {}", p.id, self.loc_string(p.loc)),
+                None => "a rule of another snapshot".to_owned(),
+            },
         }
     }
 
@@ -316,7 +329,10 @@ impl Snapshot {
         }
     }
 
-    /// Turns a decision (and optionally a trace) into names and locations.
+    /// Turns a decision (and optionally a trace) into names and locations. Rule ids mean
+    /// rules of the snapshot that decided, so describe a decision by that snapshot
+    /// ([`crate::Engine::pin`] holds it); a decision numbered by another version gets a
+    /// warning that says so, and ids this snapshot lacks are described as `unknown`.
     pub fn explain_decision(&self, decision: &Decision, permission: &str, trace: Option<&Trace>) -> DecisionReport {
         let mut reasons: Vec<RuleReport> = decision
             .reasons()
@@ -340,8 +356,14 @@ impl Snapshot {
             .iter()
             .map(|e| format!("{}: {}", self.rule_label(e.rule), self.eval_error_message(e.kind)))
             .collect();
-        let warnings =
+        let mut warnings: Vec<String> =
             decision.unknown_roles().map(|r| format!("unknown role `{r}` in the request was ignored")).collect();
+        if decision.version != self.version {
+            warnings.push(format!(
+                "decided by policy version {}, described by version {}: the rules named may not be the ones that decided",
+                decision.version, self.version
+            ));
+        }
         let considered = trace.map(|t| {
             t.steps
                 .iter()

@@ -28,8 +28,8 @@ pub use decision::{
 pub use diagnostic::{CodeInfo, Diagnostic, DiagnosticRecord, ErrorKind, NameKind, Report, Severity};
 pub use diff::{PolicyDiff, RoleChange, SensitiveGain, diff};
 pub use engine::{
-    AuditEvent, Changes, DecisionLogConfig, Engine, EngineBuilder, EngineError, Metrics, ReloadError, ReloadFailure,
-    ReloadMetadata, ReloadObserver, ReloadOutcome, ReloadSource, WatchError, Watcher, rfc3339,
+    AuditEvent, Changes, DecisionLogConfig, Engine, EngineBuilder, EngineError, Metrics, Pinned, ReloadError,
+    ReloadFailure, ReloadMetadata, ReloadObserver, ReloadOutcome, ReloadSource, WatchError, Watcher, rfc3339,
 };
 pub use glob::glob_match;
 pub use limits::Limits;

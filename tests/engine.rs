@@ -379,3 +379,54 @@ fn metrics_count_checks_denies_by_rule_and_reloads() {
     assert!(text.contains("rampart_denies_by_rule_total{rule=\"w\"} 1\n"), "{text}");
     assert!(text.contains("rampart_reloads_total{result=\"failure\"} 1\n"), "{text}");
 }
+
+#[test]
+fn a_pinned_snapshot_decides_and_describes_while_reloads_go_on() {
+    let dir = scratch("pinned");
+    std::fs::write(dir.join("p.policy"), format!("{HEAD}{VALID_A}")).unwrap();
+    let engine = Engine::builder().path(&dir).build().unwrap();
+    let pinned = engine.pin();
+    // The same grant, two lines further down: a reload moves the rule that decides.
+    std::fs::write(dir.join("p.policy"), format!("{HEAD}\n\n{VALID_A}")).unwrap();
+    assert!(matches!(engine.reload(), Ok(ReloadOutcome::Reloaded(_))));
+
+    let where_granted = |pinned: &rampart::Pinned<'_>| {
+        let decision = pinned.check(&reader_reads());
+        assert!(decision.is_allowed());
+        let report = pinned.snapshot().explain_decision(&decision, "doc:read", None);
+        (report.version.number, report.reasons[0].location.clone().unwrap())
+    };
+    let file = dir.join("p.policy").display().to_string();
+    assert_eq!(where_granted(&pinned), (1, format!("{file}:2:15")));
+    let (decision, trace) = pinned.explain(&reader_reads());
+    assert!(decision.is_allowed() && !trace.steps.is_empty());
+    assert_eq!(where_granted(&engine.pin()), (2, format!("{file}:4:15")));
+    drop(pinned);
+
+    // Pinned checks and explanations count like any other.
+    assert_eq!(engine.metrics().checks_allowed, 3);
+}
+
+#[test]
+fn a_decision_described_by_another_snapshot_is_flagged_not_a_panic() {
+    let dir = scratch("foreign-decision");
+    let roles = ["reader", "writer"];
+    let write = Request::new(Principal::new("ann").roles(&roles), "write", Resource::new("doc", "d1"));
+    std::fs::write(dir.join("p.policy"), format!("{HEAD}{VALID_A}role writer {{ grant doc:write }}\n")).unwrap();
+    let engine = Engine::builder().path(&dir).build().unwrap();
+    let decision = engine.check(&write); // by grant 1, of version 1
+    assert!(decision.is_allowed());
+    std::fs::write(dir.join("p.policy"), format!("{HEAD}role writer {{ grant doc:write }}\n")).unwrap();
+    assert!(matches!(engine.reload(), Ok(ReloadOutcome::Reloaded(_))));
+
+    // Version 2 has a single grant: grant 1 is not one of its rules.
+    let report = engine.snapshot().explain_decision(&decision, "doc:write", None);
+    assert_eq!(report.reasons[0].rule, "unknown");
+    assert_eq!(report.reasons[0].location, None);
+    assert!(report.warnings.iter().any(|w| w.contains("decided by policy version 1, described by version 2")));
+    // Described by the snapshot that decided, a decision has no such warning.
+    let writer = Request::new(Principal::new("ann").roles(&["writer"]), "write", Resource::new("doc", "d1"));
+    let pinned = engine.pin();
+    let report = pinned.snapshot().explain_decision(&pinned.check(&writer), "doc:write", None);
+    assert_eq!((report.reasons[0].rule, &report.warnings), ("grant", &Vec::<String>::new()));
+}

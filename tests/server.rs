@@ -161,8 +161,10 @@ fn health_policy_metrics_and_security_headers() {
     assert_eq!(policy["counts"]["roles"], 8);
     assert_eq!(policy["last_reload_error"], serde_json::Value::Null);
     http(&server.addr, "POST", "/v1/check", OWN_MAIL);
+    // An explained check is a check: counted too.
+    http(&server.addr, "POST", "/v1/check?explain=true", OWN_MAIL);
     let metrics = http(&server.addr, "GET", "/metrics", "").body;
-    assert!(metrics.contains("rampart_checks_total{decision=\"allow\"} 1"), "{metrics}");
+    assert!(metrics.contains("rampart_checks_total{decision=\"allow\"} 2"), "{metrics}");
 }
 
 #[test]

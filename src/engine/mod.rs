@@ -16,7 +16,7 @@ pub use stats::Metrics;
 pub use watch::{WatchError, Watcher};
 
 use crate::diagnostic::Report;
-use crate::{Decision, Limits, PolicySet, Request, Snapshot, Version, diff};
+use crate::{Decision, Limits, PolicySet, Request, Snapshot, Trace, Version, diff};
 use arc_swap::ArcSwap;
 use audit::AuditFile;
 use decision_log::DecisionLog;
@@ -188,6 +188,43 @@ pub enum EngineError {
     Audit(String, std::io::Error),
 }
 
+/// The live snapshot held by [`Engine::pin`]: every decision made through it is made by
+/// that one snapshot, and counted by the engine.
+pub struct Pinned<'e> {
+    engine: &'e Engine,
+    live: arc_swap::Guard<Arc<Live>>,
+}
+
+impl Pinned<'_> {
+    /// The pinned snapshot.
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.live.snapshot
+    }
+
+    /// Decides a request against the pinned snapshot ([`Snapshot::check`]).
+    #[inline]
+    pub fn check(&self, request: &Request<'_>) -> Decision {
+        let decision = self.live.snapshot.check(request);
+        self.engine.observe(&self.live, request, &decision);
+        decision
+    }
+
+    /// Decides a request and records every rule considered ([`Snapshot::explain`]). The
+    /// decision counts in the metrics and the decision log: explaining a decision is
+    /// still making it.
+    pub fn explain(&self, request: &Request<'_>) -> (Decision, Trace) {
+        let (decision, trace) = self.live.snapshot.explain(request);
+        self.engine.observe(&self.live, request, &decision);
+        (decision, trace)
+    }
+}
+
+impl std::fmt::Debug for Pinned<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pinned").field("version", &self.live.snapshot.version()).finish()
+    }
+}
+
 /// The live snapshot and its per-policy deny counters.
 struct Live {
     snapshot: Arc<Snapshot>,
@@ -290,8 +327,24 @@ impl Engine {
     /// does not delay it, and the whole check sees one snapshot.
     #[inline]
     pub fn check(&self, request: &Request<'_>) -> Decision {
-        let live = self.inner.live.load();
-        let decision = live.snapshot.check(request);
+        self.pin().check(request)
+    }
+
+    /// Holds the live snapshot for decisions that must agree with it: a batch decided by
+    /// one version of the policy set, or a decision described in names
+    /// ([`Snapshot::explain_decision`]), which must be done against the snapshot that made
+    /// it (a reload in between swaps in a set whose rule ids mean other rules). Checks
+    /// through it count in the metrics and the decision log like [`Engine::check`].
+    ///
+    /// Hold it briefly: reloads go on, and the pinned snapshot stays in memory until it is
+    /// dropped.
+    pub fn pin(&self) -> Pinned<'_> {
+        Pinned { engine: self, live: self.inner.live.load() }
+    }
+
+    /// Counts a decision in the metrics and writes it to the decision log.
+    #[inline]
+    fn observe(&self, live: &Live, request: &Request<'_>, decision: &Decision) {
         self.inner.stats.record(decision.is_allowed(), decision.errors().len());
         if !decision.is_allowed() {
             for rule in decision.reasons() {
@@ -303,9 +356,8 @@ impl Engine {
             }
         }
         if let Some(log) = &self.inner.decisions {
-            log.record(&live.snapshot, request, &decision);
+            log.record(&live.snapshot, request, decision);
         }
-        decision
     }
 
     /// The live snapshot (it stays valid, and unchanged, after later reloads).

@@ -8,7 +8,7 @@
 //! `action.properties` are accepted and not used.
 
 use super::{ApiError, AppState, read_body, utf8};
-use crate::Request;
+use crate::{Pinned, Request};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -44,11 +44,12 @@ fn to_request(e: &Map<String, Value>) -> Result<String, ApiError> {
 }
 
 /// Decides one evaluation: `{"decision": bool, "context": {"reasons": [...], "version": ...}}`.
-fn evaluate(app: &AppState, e: &Map<String, Value>) -> Result<Value, ApiError> {
+/// The decision and its reasons both come from `pinned`'s snapshot.
+fn evaluate(pinned: &Pinned<'_>, e: &Map<String, Value>) -> Result<Value, ApiError> {
     let json = to_request(e)?;
-    let snapshot = app.engine.snapshot();
+    let snapshot = pinned.snapshot();
     let request = Request::from_json(&json, snapshot.limits()).map_err(|e| ApiError::bad(e.to_string()))?;
-    let decision = app.engine.check(&request);
+    let decision = pinned.check(&request);
     let permission = format!("{}:{}", request.resource.kind, request.action);
     let report = snapshot.explain_decision(&decision, &permission, None);
     Ok(json!({
@@ -68,7 +69,7 @@ fn object(body: &str) -> Result<Map<String, Value>, ApiError> {
 pub(super) async fn evaluation(State(app): State<Arc<AppState>>, body: Body) -> Result<Response, ApiError> {
     let bytes = read_body(body, app.config.max_body_bytes).await?;
     let e = object(utf8(&bytes)?)?;
-    Ok(axum::Json(evaluate(&app, &e)?).into_response())
+    Ok(axum::Json(evaluate(&app.engine.pin(), &e)?).into_response())
 }
 
 pub(super) async fn evaluations(State(app): State<Arc<AppState>>, body: Body) -> Result<Response, ApiError> {
@@ -86,9 +87,11 @@ pub(super) async fn evaluations(State(app): State<Arc<AppState>>, body: Body) ->
             )));
         }
     };
+    // One snapshot decides every evaluation of the request.
+    let pinned = app.engine.pin();
     let Some(items) = top.get("evaluations").and_then(Value::as_array) else {
         // Without a list, the request is a single evaluation (AuthZEN 1.0, section 7.1).
-        return Ok(axum::Json(json!({ "evaluations": [evaluate(&app, &top)?] })).into_response());
+        return Ok(axum::Json(json!({ "evaluations": [evaluate(&pinned, &top)?] })).into_response());
     };
     if items.len() > app.config.max_batch {
         return Err(ApiError::bad(format!(
@@ -109,7 +112,7 @@ pub(super) async fn evaluations(State(app): State<Arc<AppState>>, body: Body) ->
                 merged.insert(key.to_owned(), v.clone());
             }
         }
-        let result = evaluate(&app, &merged)?;
+        let result = evaluate(&pinned, &merged)?;
         let decided = result["decision"].as_bool();
         results.push(result);
         if stop_on.is_some() && decided == stop_on {

@@ -10,7 +10,7 @@ mod limit;
 
 pub use limit::RateLimit;
 
-use crate::{Attrs, Engine, Principal, Request, Resource, Snapshot};
+use crate::{Attrs, Engine, Pinned, Principal, Request, Resource};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
@@ -151,22 +151,26 @@ struct ExplainQuery {
     explain: bool,
 }
 
-fn decide(snapshot: &Snapshot, engine: &Engine, request: &Request<'_>, explain: bool) -> serde_json::Value {
+/// Decides a request and describes the decision in names, both against the one pinned
+/// snapshot: the rule ids a decision holds mean nothing to another version of the set.
+fn decide(pinned: &Pinned<'_>, request: &Request<'_>, explain: bool) -> serde_json::Value {
     let permission = format!("{}:{}", request.resource.kind, request.action);
+    let snapshot = pinned.snapshot();
     let report = if explain {
-        let (decision, trace) = snapshot.explain(request);
+        let (decision, trace) = pinned.explain(request);
         snapshot.explain_decision(&decision, &permission, Some(&trace))
     } else {
-        snapshot.explain_decision(&engine.check(request), &permission, None)
+        snapshot.explain_decision(&pinned.check(request), &permission, None)
     };
     serde_json::to_value(report).unwrap_or_else(|e| json!({ "error": e.to_string() }))
 }
 
 async fn check(State(app): Shared, Query(q): Query<ExplainQuery>, body: Body) -> Result<Response, ApiError> {
     let bytes = read_body(body, app.config.max_body_bytes).await?;
-    let snapshot = app.engine.snapshot();
-    let request = Request::from_json(utf8(&bytes)?, snapshot.limits()).map_err(|e| ApiError::bad(e.to_string()))?;
-    Ok(axum::Json(decide(&snapshot, &app.engine, &request, q.explain)).into_response())
+    let pinned = app.engine.pin();
+    let request =
+        Request::from_json(utf8(&bytes)?, pinned.snapshot().limits()).map_err(|e| ApiError::bad(e.to_string()))?;
+    Ok(axum::Json(decide(&pinned, &request, q.explain)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -200,7 +204,8 @@ async fn check_batch(State(app): Shared, body: Body) -> Result<Response, ApiErro
             app.config.max_batch
         )));
     }
-    let snapshot = app.engine.snapshot();
+    // One snapshot decides the whole batch, so its answers agree with one another.
+    let pinned = app.engine.pin();
     let mut results = Vec::with_capacity(batch.checks.len());
     for item in &batch.checks {
         let mut decisions = serde_json::Map::new();
@@ -211,8 +216,8 @@ async fn check_batch(State(app): Shared, body: Body) -> Result<Response, ApiErro
                 resource: item.resource.clone(),
                 context: batch.context.clone(),
             };
-            request.check_limits(snapshot.limits()).map_err(|e| ApiError::bad(e.to_string()))?;
-            decisions.insert(action.to_string(), decide(&snapshot, &app.engine, &request, false));
+            request.check_limits(pinned.snapshot().limits()).map_err(|e| ApiError::bad(e.to_string()))?;
+            decisions.insert(action.to_string(), decide(&pinned, &request, false));
         }
         results.push(json!({
             "resource": { "kind": item.resource.kind, "id": item.resource.id },
