@@ -199,6 +199,16 @@ impl<'a> Roles<'a> {
         borrowed.iter().copied().chain(owned.iter().map(|c| c.as_ref()))
     }
 
+    /// Calls `f` on each role name, in order: the check path's loop, without the
+    /// iterator chain that [`Roles::iter`] needs to hide the two representations.
+    #[inline(always)]
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&str)) {
+        match &self.0 {
+            RolesRepr::Borrowed(names) => names.iter().for_each(|n| f(n)),
+            RolesRepr::Owned(names) => names.iter().for_each(|n| f(n)),
+        }
+    }
+
     /// The number of role names.
     pub fn len(&self) -> usize {
         match &self.0 {

@@ -141,7 +141,11 @@ fn request() -> impl Strategy<Value = Json> {
     let perms: Vec<(&str, &str)> = KINDS.iter().flat_map(|(k, acts)| acts.iter().map(move |a| (*k, *a))).collect();
     (
         proptest::sample::select(vec!["u1", "u2", "admin"]),
-        proptest::sample::subsequence(names, 0..3),
+        // Mostly a few roles; sometimes more than the 64 a check resolves in one batch.
+        prop_oneof![
+            4 => proptest::sample::subsequence(names.clone(), 0..3),
+            1 => proptest::collection::vec(proptest::sample::select(names), 60..80),
+        ],
         proptest::sample::select(perms),
         proptest::sample::select(vec!["d1", "d2", "x"]),
         maybe(vec![json!(true), json!(false), json!("yes")]),
@@ -393,5 +397,48 @@ proptest! {
             let (explained, _) = snapshot.explain(&request);
             prop_assert_eq!(explained.is_allowed(), decision.is_allowed());
         }
+    }
+}
+
+/// More roles than the check resolves in one batch (64) and than it keeps on the stack
+/// (16): a grant held only by a role presented late is found wherever that role stands,
+/// the first role presented that holds a plain grant is the reason, and a guarded grant
+/// of a late role is evaluated.
+#[test]
+fn roles_presented_past_the_first_batches_are_all_looked_at() {
+    let mut text = "resource doc { actions: read, edit }\n".to_owned();
+    for i in 0..100 {
+        let grant = match i {
+            90 | 95 => "grant doc:read",
+            97 => "grant doc:edit when resource.id == \"x\"",
+            _ => "",
+        };
+        text.push_str(&format!("role r{i} {{ {grant} }}\n"));
+    }
+    let mut set = PolicySet::new();
+    set.add_source("many.policy", text);
+    let snapshot = set.compile().unwrap_or_else(|r| panic!("{}", r.render(false)));
+    let others: Vec<String> = (0..90).map(|i| format!("r{i}")).collect();
+    let check = |roles: &[String], action: &str, id: &str| {
+        let json = json!({"principal": {"id": "u", "roles": roles}, "action": action,
+            "resource": {"kind": "doc", "id": id}})
+        .to_string();
+        let decision = snapshot.check(&Request::from_json(&json, snapshot.limits()).unwrap());
+        let reason = decision.reasons().next().map(|r| snapshot.rule_label(r)).unwrap_or_default();
+        (decision.is_allowed(), reason)
+    };
+    for at in [0, 15, 16, 63, 64, 65, 89] {
+        let mut roles = others.clone();
+        roles.insert(at, "r90".to_owned());
+        assert_eq!(check(&roles, "read", "y"), (true, "grant of role `r90` at many.policy:92:12".to_owned()), "{at}");
+        assert!(!check(&roles, "edit", "x").0, "{at}");
+        roles.insert(at, "r95".to_owned());
+        assert!(check(&roles, "read", "y").1.contains("`r95`"), "the first holder presented decides: {at}");
+        roles.push("ghost".to_owned());
+        roles.insert(at.max(70), "r97".to_owned());
+        assert!(check(&roles, "edit", "x").0, "{at}");
+        assert!(!check(&roles, "edit", "y").0, "{at}");
+        roles.retain(|r| r != "r90" && r != "r95");
+        assert_eq!(check(&roles, "read", "y"), (false, String::new()), "{at}");
     }
 }

@@ -12,8 +12,8 @@ pub(crate) mod table;
 pub use expr::AttrRef;
 pub use snapshot::{Counts, HeldPermission, Snapshot, Version};
 pub(crate) use snapshot::{GrantRule, Guard, Loc, Policy};
-use table::GrantIndex;
 pub use table::{GrantId, KindId, PermId, PolicyId, RoleId};
+use table::{GrantIndex, PermIndex};
 pub(crate) use table::{Held, same};
 
 use crate::diagnostic::{Diagnostic, ErrorKind, NameKind, suggest};
@@ -145,6 +145,7 @@ impl Compiler<'_> {
             plain: Table::default(),
             guarded: Table::default(),
             grant_index: GrantIndex::default(),
+            perm_index: PermIndex::default(),
             grants: Vec::new(),
             guards: Vec::new(),
             policies: Vec::new(),
@@ -183,6 +184,7 @@ impl Compiler<'_> {
             } else {
                 index_roles(&mut snap, &own_plain, &own_guarded);
                 index_policies(&mut snap);
+                index_names(&mut snap);
             }
         }
         snap
@@ -547,7 +549,19 @@ fn grant_index(snap: &Snapshot) -> GrantIndex {
         guarded.retain(|p| plain.binary_search_by_key(p, |e| e.0).is_err());
         entries.extend(guarded.into_iter().map(|perm| (role, perm, Held::Guarded)));
     }
-    GrantIndex::new(&entries)
+    GrantIndex::new(&entries, snap.roles.len(), snap.perms.len())
+}
+
+/// The name lookups of the check path: the (kind, action) pairs, and the role names laid
+/// out again now that all are in.
+fn index_names(snap: &mut Snapshot) {
+    let mut pairs = Vec::with_capacity(snap.perms.len());
+    for (name, &kind) in snap.kind_ids.keys().zip(snap.kind_ids.values()) {
+        let actions = &snap.kinds[kind.index()].actions;
+        pairs.extend(actions.keys().zip(actions.values()).map(|(a, &perm)| (name.into(), a.into(), perm)));
+    }
+    snap.perm_index = PermIndex::new(pairs);
+    snap.role_ids.settle();
 }
 
 /// For each permission, the deny and allow policies that cover it.

@@ -2,7 +2,7 @@
 
 use super::expr::{AttrPath, Cond};
 use super::roles;
-use super::table::{GrantId, GrantIndex, KindId, NameIndex, PermId, PolicyId, RoleId, Table};
+use super::table::{GrantId, GrantIndex, KindId, NameIndex, PermId, PermIndex, PolicyId, RoleId, Table};
 use crate::limits::Limits;
 use crate::syntax::ast::{AttrType, Effect};
 
@@ -90,6 +90,8 @@ pub struct Snapshot {
     /// (role, permission) → what the role holds over its closure: the check path's view
     /// of `plain` and `guarded`.
     pub(crate) grant_index: GrantIndex,
+    /// (kind, action) names to the permission, in one probe.
+    pub(crate) perm_index: PermIndex,
     pub(crate) grants: Vec<GrantRule>,
     pub(crate) guards: Vec<Guard>,
     pub(crate) policies: Vec<Policy>,
@@ -290,6 +292,8 @@ impl Snapshot {
             + self.plain.heap_bytes()
             + self.guarded.heap_bytes()
             + self.grant_index.heap_bytes()
+            + self.perm_index.heap_bytes()
+            + self.role_ids.heap_bytes()
             + self.deny_index.heap_bytes()
             + self.allow_index.heap_bytes()
             + self.grants.capacity() * std::mem::size_of::<GrantRule>()

@@ -72,14 +72,23 @@ impl<T> Table<T> {
 
 /// The check path's grant lookup: for a (role, permission) pair, the role's unconditional
 /// grant of that permission over its closure, or a mark that only guarded grants cover it.
-/// One open-addressed array of 12-byte slots, at most two thirds full, so a lookup (hit or
-/// miss) usually reads one cache line wherever the role's grants are, instead of a row
-/// offset and a binary search over the row.
+/// One open-addressed array of 12-byte slots, at most half full, so a lookup usually reads
+/// one cache line wherever the role's grants are, instead of a row offset and a binary
+/// search over the role's grants (the first design).
+///
+/// In front of it, when it costs no more memory than the array, a bitset per permission
+/// over the roles says which roles hold it at all: most roles presented in a check do not
+/// hold the permission asked for, and a bit answers that without probing (a probe for an
+/// absent pair walks a run of slots).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct GrantIndex {
-    /// `[role, permission, value]`; a role of `u32::MAX` marks an empty slot. The value is
+    /// `[role, permission, value]`; a role of [`EMPTY`] marks an empty slot. The value is
     /// a grant id, or [`GUARDED`].
     slots: Vec<[u32; 3]>,
+    /// Per permission, `row_words` words of one bit per role: set where the index holds the
+    /// pair. Empty when too large; then every lookup probes.
+    held: Vec<u64>,
+    row_words: usize,
 }
 
 /// What a role holds of a permission.
@@ -95,9 +104,24 @@ const EMPTY: u32 = u32::MAX;
 const GUARDED: u32 = u32::MAX;
 
 impl GrantIndex {
-    /// Builds the index from every (role, permission, held) entry; each pair at most once.
-    pub(crate) fn new(entries: &[(RoleId, PermId, Held)]) -> GrantIndex {
-        let mut index = GrantIndex { slots: vec![[EMPTY; 3]; entries.len() + entries.len() / 2 + 1] };
+    /// Builds the index from every (role, permission, held) entry, each pair at most once,
+    /// for `roles` roles and `perms` permissions (ids below those).
+    pub(crate) fn new(entries: &[(RoleId, PermId, Held)], roles: usize, perms: usize) -> GrantIndex {
+        let slots = entries.len() * 2 + 1;
+        let row_words = roles.div_ceil(64);
+        let bitset_fits = perms.saturating_mul(row_words).saturating_mul(8) <= slots * 12;
+        let (held, row_words) = if bitset_fits && row_words > 0 {
+            let mut held = vec![0u64; perms * row_words];
+            for &(role, perm, _) in entries {
+                if let Some(word) = held.get_mut(perm.index() * row_words + role.index() / 64) {
+                    *word |= 1 << (role.0 % 64);
+                }
+            }
+            (held, row_words)
+        } else {
+            (Vec::new(), 0)
+        };
+        let mut index = GrantIndex { slots: vec![[EMPTY; 3]; slots], held, row_words };
         for &(role, perm, held) in entries {
             let value = match held {
                 Held::Plain(g) => g.0,
@@ -122,8 +146,22 @@ impl GrantIndex {
     }
 
     /// What `role` holds of `perm`, if anything.
-    #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn get(&self, role: RoleId, perm: PermId) -> Option<Held> {
+        if self.may_hold(role, perm) { self.probe(role, perm) } else { None }
+    }
+
+    /// False when `role` surely holds nothing of `perm` (a clear bit); true when it may, or
+    /// when there is no bitset. No branch: a check ORs these into a mask.
+    #[inline(always)]
+    pub(crate) fn may_hold(&self, role: RoleId, perm: PermId) -> bool {
+        let word = self.held.get(perm.index() * self.row_words + role.index() / 64).copied().unwrap_or(u64::MAX);
+        word >> (role.0 % 64) & 1 == 1
+    }
+
+    /// What `role` holds of `perm`, by probing the array.
+    #[inline(always)]
+    pub(crate) fn probe(&self, role: RoleId, perm: PermId) -> Option<Held> {
         let mut i = self.home(role, perm);
         loop {
             let [r, p, value] = *self.slots.get(i)?;
@@ -139,7 +177,7 @@ impl GrantIndex {
 
     /// Heap bytes used.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.slots.capacity() * 12
+        self.slots.capacity() * 12 + self.held.capacity() * 8
     }
 }
 
@@ -204,8 +242,10 @@ pub(crate) type NameMap<V> = HashMap<Box<str>, V, BuildHasherDefault<FxHasher>>;
 #[derive(Debug, Clone)]
 pub(crate) struct NameIndex<V> {
     entries: Vec<(Box<str>, V)>,
-    /// A power of two at least twice the number of entries.
+    /// A power of two at least four times the number of entries.
     slots: Vec<Slot<V>>,
+    /// Mixed into every hash; [`NameIndex::settle`] picks it.
+    seed: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -219,7 +259,7 @@ struct Slot<V> {
 
 impl<V: Copy + Default> Default for NameIndex<V> {
     fn default() -> Self {
-        NameIndex { entries: Vec::new(), slots: vec![Slot::default(); 8] }
+        NameIndex { entries: Vec::new(), slots: vec![Slot::default(); 8], seed: 0 }
     }
 }
 
@@ -239,10 +279,11 @@ fn pack(b: &[u8]) -> u64 {
     }
 }
 
-/// Hashes a name given its packed word; names over 8 bytes also mix in every byte.
+/// Hashes a name given its packed word and the table's seed; names over 8 bytes also mix
+/// in every byte.
 #[inline(always)]
-fn name_hash(b: &[u8], word: u64) -> u64 {
-    let mut h = FxHasher { hash: b.len() as u64 };
+fn name_hash(b: &[u8], word: u64, seed: u64) -> u64 {
+    let mut h = FxHasher { hash: b.len() as u64 ^ seed };
     h.add(word);
     if b.len() > 8 {
         let mut chunks = b.chunks_exact(8);
@@ -285,32 +326,106 @@ pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     ca.remainder().iter().zip(cb.remainder()).all(|(x, y)| x == y)
 }
 
+/// Open addressing at a load of at most a quarter, for the name tables of the check path:
+/// a lookup that finds its name in the first slot it reads costs no mispredicted branch,
+/// and on a check cycling through many different requests those are most of its cost.
+const LOAD_INVERSE: usize = 4;
+
+/// Seeds tried when a table settles: the first one that puts every entry in its home slot,
+/// or else the one that displaces fewest.
+const SEEDS: u64 = 16;
+
+/// Lays out `n` entries over `slot_count` slots (a power of two) by linear probing; `key`
+/// gives entry `i`'s hash under `seed` and its slot. Returns the slots and how many entries
+/// are not in their home slot.
+fn layout<S: Copy + Default>(
+    n: usize,
+    slot_count: usize,
+    seed: u64,
+    key: impl Fn(usize, u64) -> (u64, S),
+    occupied: impl Fn(&S) -> bool,
+) -> (Vec<S>, usize) {
+    let mut slots = vec![S::default(); slot_count];
+    let mask = slot_count - 1;
+    let mut displaced = 0;
+    for index in 0..n {
+        let (hash, slot) = key(index, seed);
+        displaced += usize::from(occupied(&slots[hash as usize & mask]));
+        place(&mut slots, hash, slot, &occupied);
+    }
+    (slots, displaced)
+}
+
+/// The slot that `matches`, by linear probing from the hash's home slot up to the first
+/// slot not `occupied`.
+#[inline(always)]
+fn find<S>(slots: &[S], hash: u64, occupied: impl Fn(&S) -> bool, matches: impl Fn(&S) -> bool) -> Option<&S> {
+    let mask = slots.len() - 1;
+    let mut i = hash as usize & mask;
+    loop {
+        let slot = slots.get(i)?;
+        if !occupied(slot) {
+            return None;
+        }
+        if matches(slot) {
+            return Some(slot);
+        }
+        i = (i + 1) & mask;
+    }
+}
+
+/// Puts one slot into a table, by linear probing from its hash's home slot.
+fn place<S>(slots: &mut [S], hash: u64, slot: S, occupied: impl Fn(&S) -> bool) {
+    let mask = slots.len() - 1;
+    let mut i = hash as usize & mask;
+    while occupied(&slots[i]) {
+        i = (i + 1) & mask;
+    }
+    slots[i] = slot;
+}
+
+/// The seed among [`SEEDS`] candidates whose layout displaces fewest entries, with it.
+fn settled<S: Copy + Default>(
+    n: usize,
+    slot_count: usize,
+    key: impl Fn(usize, u64) -> (u64, S),
+    occupied: impl Fn(&S) -> bool + Copy,
+) -> (Vec<S>, u64) {
+    let mut best: Option<(Vec<S>, usize, u64)> = None;
+    for k in 0..SEEDS {
+        let seed = k.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let (slots, displaced) = layout(n, slot_count, seed, &key, occupied);
+        if best.as_ref().is_none_or(|b| displaced < b.1) {
+            best = Some((slots, displaced, seed));
+        }
+        if displaced == 0 {
+            break;
+        }
+    }
+    best.map_or_else(|| (vec![S::default(); slot_count], 0), |(slots, _, seed)| (slots, seed))
+}
+
+fn slot_count(entries: usize) -> usize {
+    (entries * LOAD_INVERSE).next_power_of_two().max(8)
+}
+
 impl<V: Copy + Default> NameIndex<V> {
     /// The value of a name.
     #[inline(always)]
     pub(crate) fn get(&self, name: &str) -> Option<&V> {
         let bytes = name.as_bytes();
         let word = pack(bytes);
-        let hash = name_hash(bytes, word);
+        let hash = name_hash(bytes, word, self.seed);
         let tag = tag_of(bytes.len(), hash);
-        let mask = self.slots.len() - 1;
-        let mut i = hash as usize & mask;
-        loop {
-            let slot = self.slots.get(i)?;
-            if slot.tag == 0 {
-                return None;
-            }
-            if slot.tag == tag
+        let slot = find(&self.slots, hash, Self::occupied, |slot| {
+            slot.tag == tag
                 && if tag & 0xF == LONG {
                     self.entries.get(slot.word as usize).is_some_and(|e| same(e.0.as_bytes(), bytes))
                 } else {
                     slot.word == word
                 }
-            {
-                return Some(&slot.value);
-            }
-            i = (i + 1) & mask;
-        }
+        });
+        slot.map(|s| &s.value)
     }
 
     /// Whether a name is present.
@@ -324,30 +439,43 @@ impl<V: Copy + Default> NameIndex<V> {
             return false;
         }
         self.entries.push((name.into(), value));
-        if self.entries.len() * 2 > self.slots.len() {
-            self.slots = vec![Slot::default(); (self.entries.len() * 2).next_power_of_two().max(8)];
-            for index in 0..self.entries.len() {
-                self.place(index);
-            }
+        let last = self.entries.len() - 1;
+        if self.entries.len() * LOAD_INVERSE > self.slots.len() {
+            let count = slot_count(self.entries.len());
+            (self.slots, _) = layout(self.entries.len(), count, self.seed, |i, seed| self.key(i, seed), Self::occupied);
         } else {
-            self.place(self.entries.len() - 1);
+            let (hash, slot) = self.key(last, self.seed);
+            place(&mut self.slots, hash, slot, Self::occupied);
         }
         true
     }
 
-    fn place(&mut self, index: usize) {
+    /// Lays the table out again with the seed that leaves fewest names out of their home
+    /// slot: once every name is in, before the table serves checks.
+    pub(crate) fn settle(&mut self) {
+        let count = slot_count(self.entries.len());
+        (self.slots, self.seed) = settled(self.entries.len(), count, |i, seed| self.key(i, seed), Self::occupied);
+    }
+
+    /// Entry `index`'s hash and slot under `seed`.
+    fn key(&self, index: usize, seed: u64) -> (u64, Slot<V>) {
         let (name, value) = &self.entries[index];
         let bytes = name.as_bytes();
         let word = pack(bytes);
-        let hash = name_hash(bytes, word);
+        let hash = name_hash(bytes, word, seed);
         let tag = tag_of(bytes.len(), hash);
         let word = if tag & 0xF == LONG { index as u64 } else { word };
-        let mask = self.slots.len() - 1;
-        let mut i = hash as usize & mask;
-        while self.slots[i].tag != 0 {
-            i = (i + 1) & mask;
-        }
-        self.slots[i] = Slot { word, tag, value: *value };
+        (hash, Slot { word, tag, value: *value })
+    }
+
+    fn occupied(slot: &Slot<V>) -> bool {
+        slot.tag != 0
+    }
+
+    /// Heap bytes used.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.slots.capacity() * std::mem::size_of::<Slot<V>>()
+            + self.entries.iter().map(|(k, _)| k.len() + std::mem::size_of::<(Box<str>, V)>()).sum::<usize>()
     }
 
     /// Every name, in insertion order.
@@ -358,6 +486,102 @@ impl<V: Copy + Default> NameIndex<V> {
     /// Every value, in insertion order.
     pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
         self.entries.iter().map(|e| &e.1)
+    }
+}
+
+/// The permission lookup of the check path: a (kind, action) pair of names to its
+/// permission in one probe, where a kind lookup followed by a lookup in that kind's own
+/// action table would chase two tables. Slots are 24 bytes and hold both packed names
+/// ([`pack`]); pairs with a name over 8 bytes keep their entry's index and are compared in
+/// full.
+#[derive(Debug, Clone)]
+pub(crate) struct PermIndex {
+    entries: Vec<(Box<str>, Box<str>, PermId)>,
+    /// A power of two at least four times the number of entries.
+    slots: Vec<PairSlot>,
+    seed: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct PairSlot {
+    /// The packed kind name, or for a long pair its entry's index.
+    kind: u64,
+    /// The packed action name.
+    action: u64,
+    /// 0 for an empty slot; otherwise hash bits above both names' length classes.
+    tag: u32,
+    perm: PermId,
+}
+
+impl Default for PermIndex {
+    fn default() -> Self {
+        PermIndex { entries: Vec::new(), slots: vec![PairSlot::default(); 8], seed: 0 }
+    }
+}
+
+/// The hash and tag of a (kind, action) pair; the tag's low byte holds both length classes.
+#[inline(always)]
+fn pair_key(kind: &[u8], kind_word: u64, action: &[u8], action_word: u64, seed: u64) -> (u64, u32) {
+    let h =
+        (name_hash(kind, kind_word, seed).rotate_left(29) ^ name_hash(action, action_word, seed)).wrapping_mul(SEED);
+    let h = h ^ (h >> 32);
+    let classes = (tag_of(kind.len(), 0) << 4) | tag_of(action.len(), 0);
+    (h, ((h >> 32) as u32 & !0xFF) | classes)
+}
+
+/// Whether either length class in a pair's tag is [`LONG`].
+#[inline(always)]
+fn pair_is_long(tag: u32) -> bool {
+    (tag >> 4) & 0xF == LONG || tag & 0xF == LONG
+}
+
+impl PermIndex {
+    /// The permission `action` of resource kind `kind`.
+    #[inline(always)]
+    pub(crate) fn get(&self, kind: &str, action: &str) -> Option<PermId> {
+        let (k, a) = (kind.as_bytes(), action.as_bytes());
+        let (kw, aw) = (pack(k), pack(a));
+        let (hash, tag) = pair_key(k, kw, a, aw, self.seed);
+        let slot = find(
+            &self.slots,
+            hash,
+            |s| s.tag != 0,
+            |slot| {
+                slot.tag == tag
+                    && if pair_is_long(tag) {
+                        self.entries
+                            .get(slot.kind as usize)
+                            .is_some_and(|e| same(e.0.as_bytes(), k) && same(e.1.as_bytes(), a))
+                    } else {
+                        slot.kind == kw && slot.action == aw
+                    }
+            },
+        );
+        slot.map(|s| s.perm)
+    }
+
+    /// Sets the pairs, laid out with the seed that displaces fewest.
+    pub(crate) fn new(pairs: Vec<(Box<str>, Box<str>, PermId)>) -> PermIndex {
+        let mut index = PermIndex { entries: pairs, slots: Vec::new(), seed: 0 };
+        let count = slot_count(index.entries.len());
+        (index.slots, index.seed) = settled(index.entries.len(), count, |i, seed| index.key(i, seed), |s| s.tag != 0);
+        index
+    }
+
+    /// Entry `index`'s hash and slot under `seed`.
+    fn key(&self, index: usize, seed: u64) -> (u64, PairSlot) {
+        let (kind, action, perm) = &self.entries[index];
+        let (k, a) = (kind.as_bytes(), action.as_bytes());
+        let (kw, aw) = (pack(k), pack(a));
+        let (hash, tag) = pair_key(k, kw, a, aw, seed);
+        let (kw, aw) = if pair_is_long(tag) { (index as u64, 0) } else { (kw, aw) };
+        (hash, PairSlot { kind: kw, action: aw, tag, perm: *perm })
+    }
+
+    /// Heap bytes used.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.slots.capacity() * std::mem::size_of::<PairSlot>()
+            + self.entries.iter().map(|(k, a, _)| k.len() + a.len() + 40).sum::<usize>()
     }
 }
 
@@ -420,18 +644,23 @@ mod tests {
                 entries.push((RoleId(r), PermId(p), held));
             }
         }
-        let index = GrantIndex::new(&entries);
+        let index = GrantIndex::new(&entries, 300, 40);
+        assert!(!index.held.is_empty(), "small enough for the bitset");
+        let probing = GrantIndex::new(&entries, 300, 40_000);
+        assert!(probing.held.is_empty(), "too many permissions for the bitset");
         for &(role, perm, held) in &entries {
+            assert_eq!(probing.get(role, perm), Some(held), "{role:?} {perm:?}");
             assert_eq!(index.get(role, perm), Some(held), "{role:?} {perm:?}");
         }
         for r in 0..300u32 {
             for p in (0..40u32).filter(|p| (r * 7 + p * 3) % 5 == 0) {
                 assert_eq!(index.get(RoleId(r), PermId(p)), None);
+                assert_eq!(probing.get(RoleId(r), PermId(p)), None);
             }
             assert_eq!(index.get(RoleId(r), PermId(40)), None);
         }
         assert_eq!(index.get(RoleId(300), PermId(1)), None);
-        assert_eq!(GrantIndex::new(&[]).get(RoleId(0), PermId(0)), None, "an empty index has one empty slot");
+        assert_eq!(GrantIndex::new(&[], 0, 0).get(RoleId(0), PermId(0)), None, "an empty index has one empty slot");
         assert_eq!(GrantIndex::default().get(RoleId(0), PermId(0)), None, "and so has no slots at all");
     }
 
@@ -447,6 +676,54 @@ mod tests {
         // Same first and last four bytes and length, different middle.
         assert_eq!(index.get("adminXstrator"), None);
         assert_eq!(index.get("administratorr"), None);
+    }
+
+    #[test]
+    fn perm_index_finds_every_pair_and_only_those() {
+        let kinds = ["mail", "k", "attachment-archive", "", "ab"];
+        let actions = ["read", "a", "export-to-archive", "", "ba"];
+        let mut pairs = Vec::new();
+        for (k, kind) in kinds.iter().enumerate() {
+            for (a, action) in actions.iter().enumerate().filter(|(a, _)| (a + k) % 3 != 0) {
+                pairs.push((Box::from(*kind), Box::from(*action), PermId((k * 10 + a) as u32)));
+            }
+        }
+        let index = PermIndex::new(pairs.clone());
+        for (kind, action, perm) in &pairs {
+            assert_eq!(index.get(kind, action), Some(*perm), "{kind}:{action}");
+        }
+        for (k, kind) in kinds.iter().enumerate() {
+            for (_, action) in actions.iter().enumerate().filter(|(a, _)| (a + k) % 3 == 0) {
+                assert_eq!(index.get(kind, action), None, "{kind}:{action}");
+            }
+        }
+        // The names swapped, split differently, or differing in the middle of a long name.
+        for (kind, action) in [("read", "mail"), ("mai", "lread"), ("mailr", "ead"), ("attachment-arXhive", "read")] {
+            assert_eq!(index.get(kind, action), None, "{kind}:{action}");
+        }
+        assert_eq!(PermIndex::default().get("mail", "read"), None);
+        assert_eq!(PermIndex::new(Vec::new()).get("", ""), None);
+    }
+
+    #[test]
+    fn settling_keeps_every_name_and_puts_a_small_set_in_home_slots() {
+        let mut index = NameIndex::default();
+        let names: Vec<String> = (0..10).map(|i| format!("r{i}")).collect();
+        for (i, n) in names.iter().enumerate() {
+            index.insert(n, i);
+        }
+        index.settle();
+        let (_, displaced) =
+            layout(index.entries.len(), index.slots.len(), index.seed, |i, s| index.key(i, s), NameIndex::occupied);
+        assert_eq!(displaced, 0, "one of {SEEDS} seeds places ten names in 64 slots without a collision");
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(index.get(n), Some(&i));
+        }
+        assert_eq!(index.get("r10"), None);
+        // Names added after settling are still found.
+        assert!(index.insert("late", 99));
+        assert_eq!(index.get("late"), Some(&99));
+        assert_eq!(index.get("r3"), Some(&3));
     }
 
     #[test]
