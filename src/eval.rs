@@ -14,7 +14,7 @@ use crate::decision::{Decision, EvalError, EvalErrorKind, Outcome, RequestProble
 use crate::glob::glob_match;
 use crate::request::{Attrs, Request, RequestError, Value};
 use crate::syntax::ast::{Effect, Root};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// Receives every rule considered. The no-op tracer compiles away.
 pub(crate) trait Tracer {
@@ -272,10 +272,42 @@ impl<'a> Val<'a> {
     fn ip(self) -> Result<IpAddr, EvalErrorKind> {
         match self {
             Val::Ip(ip) => Ok(ip),
-            Val::Str(s) => s.parse().map_err(|_| EvalErrorKind::NotAnIp),
+            Val::Str(s) => parse_ip(s),
             other => Err(other.mismatch("ip")),
         }
     }
+}
+
+/// An address given as a string, read as `IpAddr::from_str` reads it. A dotted quad in
+/// canonical form (the usual `context.ip`) is read by one pass over its bytes, several
+/// times faster; anything else goes to the standard parser.
+fn parse_ip(s: &str) -> Result<IpAddr, EvalErrorKind> {
+    match dotted_quad(s.as_bytes()) {
+        Some(v4) => Ok(IpAddr::V4(v4)),
+        None => s.parse().map_err(|_| EvalErrorKind::NotAnIp),
+    }
+}
+
+/// Four decimal octets of at most 255 without leading zeros, separated by dots; `None` for
+/// anything else (which the standard parser then decides).
+fn dotted_quad(b: &[u8]) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let (mut part, mut value, mut digits) = (0, 0u32, 0);
+    for &c in b {
+        match c {
+            b'0'..=b'9' => {
+                if digits == 1 && value == 0 {
+                    return None;
+                }
+                value = value * 10 + u32::from(c - b'0');
+                digits += 1;
+                *octets.get_mut(part)? = u8::try_from(value).ok()?;
+            }
+            b'.' if digits > 0 && part < 3 => (part, value, digits) = (part + 1, 0, 0),
+            _ => return None,
+        }
+    }
+    (part == 3 && digits > 0).then(|| Ipv4Addr::from(octets))
 }
 
 impl List<'_> {
@@ -325,9 +357,7 @@ fn equal_within(a: Val<'_>, b: Val<'_>, depth: usize) -> Result<bool, EvalErrorK
         (Val::Int(x), Val::Int(y)) => x == y,
         (Val::Str(x), Val::Str(y)) => x == y,
         (Val::Ip(x), Val::Ip(y)) => x.to_canonical() == y.to_canonical(),
-        (Val::Ip(ip), Val::Str(s)) | (Val::Str(s), Val::Ip(ip)) => {
-            s.parse::<IpAddr>().map_err(|_| EvalErrorKind::NotAnIp)?.to_canonical() == ip.to_canonical()
-        }
+        (Val::Ip(ip), Val::Str(s)) | (Val::Str(s), Val::Ip(ip)) => parse_ip(s)?.to_canonical() == ip.to_canonical(),
         (Val::List(x), Val::List(y)) => {
             if x.len() != y.len() {
                 return Ok(false);
@@ -521,5 +551,34 @@ impl Snapshot {
     /// The effect of an access policy, by id.
     pub fn policy_effect(&self, id: PolicyId) -> Option<Effect> {
         self.policies.get(id.index()).map(|p| p.effect)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn dotted_quads_read_as_the_standard_parser_reads_them() {
+        for ok in ["0.0.0.0", "10.0.0.1", "255.255.255.255", "192.168.1.20", "1.22.133.4"] {
+            assert_eq!(dotted_quad(ok.as_bytes()).map(IpAddr::V4), ok.parse().ok(), "{ok}");
+            assert!(dotted_quad(ok.as_bytes()).is_some(), "{ok}");
+        }
+        for odd in
+            ["", "1.2.3", "1.2.3.4.", ".1.2.3", "1..2.3", "01.2.3.4", "1.2.3.256", "1.2.3.1000", "::1", "1.2.3.4 "]
+        {
+            assert_eq!(dotted_quad(odd.as_bytes()), None, "{odd}");
+            assert_eq!(parse_ip(odd).ok(), odd.parse().ok(), "{odd}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn parse_ip_agrees_with_the_standard_parser(s in "[0-9.:a-f]{0,18}", n in any::<u32>()) {
+            prop_assert_eq!(parse_ip(&s).ok(), s.parse::<IpAddr>().ok());
+            let quad = Ipv4Addr::from(n).to_string();
+            prop_assert_eq!(dotted_quad(quad.as_bytes()), Some(Ipv4Addr::from(n)));
+        }
     }
 }

@@ -310,20 +310,27 @@ fn tag_of(len: usize, hash: u64) -> u32 {
     ((hash >> 32) as u32 & !0xF) | class
 }
 
-/// Byte equality without a library call: 8 bytes at a time, then the rest.
+/// Byte equality without a library call or a loop over single bytes: names of up to 8
+/// bytes compare as their packed words (which, with the length, determine them); longer
+/// ones 8 bytes at a time, the last word overlapping the one before.
 #[inline]
 pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
+    let n = a.len();
+    if n != b.len() {
         return false;
     }
-    let (mut ca, mut cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    for (x, y) in (&mut ca).zip(&mut cb) {
-        let word = |c: &[u8]| u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
-        if word(x) != word(y) {
+    if n <= 8 {
+        return pack(a) == pack(b);
+    }
+    let word = |s: &[u8], at: usize| s.get(at..at + 8).map(|w| u64::from_le_bytes(w.try_into().unwrap_or([0; 8])));
+    let mut at = 0;
+    while at + 8 < n {
+        if word(a, at) != word(b, at) {
             return false;
         }
+        at += 8;
     }
-    ca.remainder().iter().zip(cb.remainder()).all(|(x, y)| x == y)
+    word(a, n - 8) == word(b, n - 8)
 }
 
 /// Open addressing at a load of at most a quarter, for the name tables of the check path:
@@ -632,6 +639,16 @@ mod tests {
         }
         assert_eq!(index.keys().count(), 1006);
         assert!(same(b"0123456789", b"0123456789") && !same(b"0123456789", b"0123456788") && !same(b"ab", b"abc"));
+        // Every length up to three words, differing at every position.
+        for n in 0..=24 {
+            let a: Vec<u8> = (0..n as u8).map(|i| b'a' + i).collect();
+            assert!(same(&a, &a.clone()), "{n}");
+            for at in 0..n {
+                let mut b = a.clone();
+                b[at] = b'#';
+                assert!(!same(&a, &b), "{n} {at}");
+            }
+        }
     }
 
     #[test]
