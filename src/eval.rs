@@ -117,9 +117,9 @@ fn evaluate<T: Tracer>(snap: &Snapshot, req: &Request<'_>, t: &mut T) -> Decisio
 
     // The (role, permission) index, 64 roles at a time: a mask of the roles that may hold
     // the permission (bit tests, no branch per role), then one probe per such role, in the
-    // order presented. A plain grant decides; guarded grants are looked up in the role's
-    // row only when some role has one.
-    let mut guarded = false;
+    // order presented. A plain grant decides; guarded grants are looked up afterwards, in
+    // the rows of the roles that have one (a mask of the first 64; past those, every role).
+    let (mut guarded, mut guarded_past_64) = (0u64, false);
     for (c, chunk) in cx.roles.chunks(64).enumerate() {
         let mut mask = if c == 0 {
             may_hold
@@ -128,7 +128,8 @@ fn evaluate<T: Tracer>(snap: &Snapshot, req: &Request<'_>, t: &mut T) -> Decisio
             bits.enumerate().fold(0, |mask, (i, bit)| mask | bit << i)
         };
         while mask != 0 {
-            let role = chunk[mask.trailing_zeros() as usize];
+            let at = mask.trailing_zeros();
+            let role = chunk[at as usize];
             mask &= mask - 1;
             match snap.grant_index.probe(role, perm) {
                 Some(Held::Plain(grant)) => {
@@ -139,14 +140,29 @@ fn evaluate<T: Tracer>(snap: &Snapshot, req: &Request<'_>, t: &mut T) -> Decisio
                         return decision;
                     }
                 }
-                Some(Held::Guarded) => guarded = true,
+                Some(Held::Guarded | Held::GuardedBy(_)) if c == 0 => guarded |= 1 << at,
+                Some(Held::Guarded | Held::GuardedBy(_)) => guarded_past_64 = true,
                 None => {}
             }
         }
     }
-    if guarded || T::EXHAUSTIVE {
-        for &role in cx.roles {
-            for &(_, grant) in equal_range(snap.guarded.row(role.index()), perm) {
+    if guarded != 0 || guarded_past_64 || T::EXHAUSTIVE {
+        for (i, &role) in cx.roles.iter().enumerate() {
+            let has_guarded = if i < 64 { guarded >> i & 1 == 1 } else { guarded_past_64 };
+            if !has_guarded && !T::EXHAUSTIVE {
+                continue;
+            }
+            // A role with one guarded grant of the permission has it in the index (probed
+            // again, in cache now); otherwise its row lists them.
+            let only = match snap.grant_index.probe(role, perm) {
+                Some(Held::GuardedBy(grant)) if !T::EXHAUSTIVE => Some([(perm, grant)]),
+                _ => None,
+            };
+            let grants = match &only {
+                Some(one) => &one[..],
+                None => equal_range(snap.guarded.row(role.index()), perm),
+            };
+            for &(_, grant) in grants {
                 let rule = Rule::Grant { role, grant };
                 let outcome = cx.grant(&snap.grants[grant.index()]);
                 record_allow(&mut decision, rule, outcome, t);

@@ -435,9 +435,12 @@ fn roles_presented_past_the_first_batches_are_all_looked_at() {
         roles.insert(at, "r95".to_owned());
         assert!(check(&roles, "read", "y").1.contains("`r95`"), "the first holder presented decides: {at}");
         roles.push("ghost".to_owned());
-        roles.insert(at.max(70), "r97".to_owned());
-        assert!(check(&roles, "edit", "x").0, "{at}");
-        assert!(!check(&roles, "edit", "y").0, "{at}");
+        for guarded_at in [at, at.max(70)] {
+            let mut roles = roles.clone();
+            roles.insert(guarded_at, "r97".to_owned());
+            assert!(check(&roles, "edit", "x").0, "{at} {guarded_at}");
+            assert!(!check(&roles, "edit", "y").0, "{at} {guarded_at}");
+        }
         roles.retain(|r| r != "r90" && r != "r95");
         assert_eq!(check(&roles, "read", "y"), (false, String::new()), "{at}");
     }

@@ -544,10 +544,14 @@ fn grant_index(snap: &Snapshot) -> GrantIndex {
         let role = RoleId::from_index(r);
         let plain = snap.plain.row(r);
         entries.extend(plain.iter().map(|&(perm, g)| (role, perm, Held::Plain(g))));
-        let mut guarded: Vec<PermId> = snap.guarded.row(r).iter().map(|e| e.0).collect();
-        guarded.dedup();
-        guarded.retain(|p| plain.binary_search_by_key(p, |e| e.0).is_err());
-        entries.extend(guarded.into_iter().map(|perm| (role, perm, Held::Guarded)));
+        // The guarded row is sorted by permission: one entry per run, naming the grant
+        // when the run has just one.
+        for run in snap.guarded.row(r).chunk_by(|a, b| a.0 == b.0) {
+            let perm = run[0].0;
+            if plain.binary_search_by_key(&perm, |e| e.0).is_err() {
+                entries.push((role, perm, if let [(_, g)] = run { Held::GuardedBy(*g) } else { Held::Guarded }));
+            }
+        }
     }
     GrantIndex::new(&entries, snap.roles.len(), snap.perms.len())
 }

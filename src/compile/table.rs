@@ -96,12 +96,16 @@ pub(crate) struct GrantIndex {
 pub(crate) enum Held {
     /// An unconditional grant: this one.
     Plain(GrantId),
-    /// Only grants with `on` or `when`, which the role's guarded row lists.
+    /// Only one grant, with `on` or `when`: this one.
+    GuardedBy(GrantId),
+    /// Only grants with `on` or `when`, several, which the role's guarded row lists.
     Guarded,
 }
 
 const EMPTY: u32 = u32::MAX;
 const GUARDED: u32 = u32::MAX;
+/// Marks a value as [`Held::GuardedBy`] its grant id (grant ids are below `2^31`).
+const GUARDED_BY: u32 = 1 << 31;
 
 impl GrantIndex {
     /// Builds the index from every (role, permission, held) entry, each pair at most once,
@@ -124,8 +128,10 @@ impl GrantIndex {
         let mut index = GrantIndex { slots: vec![[EMPTY; 3]; slots], held, row_words };
         for &(role, perm, held) in entries {
             let value = match held {
-                Held::Plain(g) => g.0,
-                Held::Guarded => GUARDED,
+                Held::Plain(g) if g.0 < GUARDED_BY => g.0,
+                Held::GuardedBy(g) if g.0 < GUARDED_BY => g.0 | GUARDED_BY,
+                // An id too large for the encoding: the grant is found through the rows.
+                Held::Plain(_) | Held::GuardedBy(_) | Held::Guarded => GUARDED,
             };
             let mut i = index.home(role, perm);
             while index.slots[i][0] != EMPTY {
@@ -166,7 +172,11 @@ impl GrantIndex {
         loop {
             let [r, p, value] = *self.slots.get(i)?;
             if r == role.0 && p == perm.0 {
-                return Some(if value == GUARDED { Held::Guarded } else { Held::Plain(GrantId(value)) });
+                return Some(match value {
+                    GUARDED => Held::Guarded,
+                    v if v & GUARDED_BY != 0 => Held::GuardedBy(GrantId(v & !GUARDED_BY)),
+                    v => Held::Plain(GrantId(v)),
+                });
             }
             if r == EMPTY {
                 return None;
@@ -657,7 +667,11 @@ mod tests {
         let mut entries = Vec::new();
         for r in 0..300u32 {
             for p in (0..40u32).filter(|p| (r * 7 + p * 3) % 5 != 0) {
-                let held = if p % 4 == 0 { Held::Guarded } else { Held::Plain(GrantId(r * 1000 + p)) };
+                let held = match p % 4 {
+                    0 => Held::Guarded,
+                    1 => Held::GuardedBy(GrantId(r * 1000 + p)),
+                    _ => Held::Plain(GrantId(r * 1000 + p)),
+                };
                 entries.push((RoleId(r), PermId(p), held));
             }
         }
