@@ -21,7 +21,8 @@ pub struct Limits {
     pub max_closure_entries: usize,
     /// Most entries in the permission index: for every role, the permissions its closure
     /// grants, plus for every policy the permissions it covers. Bounds compile time and
-    /// memory when wildcards meet many kinds and roles. Default: 20,000,000 (160 MB).
+    /// memory when wildcards meet many kinds and roles (each entry costs about 32 bytes of
+    /// snapshot tables). Default: 20,000,000; never more than 2^31 - 1, whatever is set.
     pub max_index_entries: usize,
     /// Largest JSON request, in bytes. Default: 64 KiB.
     pub max_request_bytes: usize,

@@ -171,7 +171,9 @@ impl Compiler<'_> {
             // before building, as wildcards over many kinds can multiply them.
             let roles_size = index_size(&snap, &own_plain, &own_guarded);
             let policies_size: usize = snap.policies.iter().map(|p| p.perms.len()).sum();
-            let limit = limits.max_index_entries;
+            // Every grant is in its own role's closure, so the bound also keeps grant ids
+            // within what the (role, permission) index encodes.
+            let limit = limits.max_index_entries.min(table::MAX_INDEX_ENTRIES);
             if roles_size.saturating_add(policies_size) > limit {
                 let what =
                     format!("size of the permission index ({} entries)", roles_size.saturating_add(policies_size));

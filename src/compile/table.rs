@@ -104,8 +104,12 @@ pub(crate) enum Held {
 
 const EMPTY: u32 = u32::MAX;
 const GUARDED: u32 = u32::MAX;
-/// Marks a value as [`Held::GuardedBy`] its grant id (grant ids are below `2^31`).
+/// Marks a value as [`Held::GuardedBy`] its grant id.
 const GUARDED_BY: u32 = 1 << 31;
+
+/// The most (role, permission) pairs a policy set may index, whatever the configured limit:
+/// every grant is in its own role's closure, so this keeps grant ids below [`GUARDED_BY`].
+pub(crate) const MAX_INDEX_ENTRIES: usize = GUARDED_BY as usize - 1;
 
 impl GrantIndex {
     /// Builds the index from every (role, permission, held) entry, each pair at most once,
@@ -127,11 +131,12 @@ impl GrantIndex {
         };
         let mut index = GrantIndex { slots: vec![[EMPTY; 3]; slots], held, row_words };
         for &(role, perm, held) in entries {
+            // Grant ids are below `GUARDED_BY` (`MAX_INDEX_ENTRIES`); a larger one would be a
+            // bug, and is masked rather than allowed to read as another kind of value.
             let value = match held {
-                Held::Plain(g) if g.0 < GUARDED_BY => g.0,
-                Held::GuardedBy(g) if g.0 < GUARDED_BY => g.0 | GUARDED_BY,
-                // An id too large for the encoding: the grant is found through the rows.
-                Held::Plain(_) | Held::GuardedBy(_) | Held::Guarded => GUARDED,
+                Held::Plain(g) => g.0 & !GUARDED_BY,
+                Held::GuardedBy(g) => g.0 | GUARDED_BY,
+                Held::Guarded => GUARDED,
             };
             let mut i = index.home(role, perm);
             while index.slots[i][0] != EMPTY {
