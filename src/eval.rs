@@ -4,9 +4,10 @@
 //! then the principal's grants, unconditional first; then allow policies; otherwise
 //! deny. Only rules indexed under the requested permission are looked at. A plain role
 //! check is one probe for the permission, one per presented role name, a bit test per
-//! role, and one probe of the (role, permission) index for a role that holds the
-//! permission; nothing is allocated. Data-dependent branches are kept few, because on a
-//! stream of different requests a mispredicted branch costs more than a table read.
+//! role, and a probe of the (role, permission) index for each role whose bit is set (every
+//! role, when the set is too large for the bitsets); nothing is allocated unless more than
+//! 16 roles are presented. Data-dependent branches are kept few, because on a stream of
+//! different requests a mispredicted branch costs more than a table read.
 
 use crate::compile::expr::{AttrPath, Cmp, Cond, Lit};
 use crate::compile::{GrantRule, Held, PermId, Policy, PolicyId, RoleId, Snapshot};
@@ -154,9 +155,12 @@ fn evaluate<T: Tracer>(snap: &Snapshot, req: &Request<'_>, t: &mut T) -> Decisio
             }
             // A role with one guarded grant of the permission has it in the index (probed
             // again, in cache now); otherwise its row lists them.
-            let only = match snap.grant_index.probe(role, perm) {
-                Some(Held::GuardedBy(grant)) if !T::EXHAUSTIVE => Some([(perm, grant)]),
-                _ => None,
+            let only = if T::EXHAUSTIVE {
+                None
+            } else if let Some(Held::GuardedBy(grant)) = snap.grant_index.probe(role, perm) {
+                Some([(perm, grant)])
+            } else {
+                None
             };
             let grants = match &only {
                 Some(one) => &one[..],

@@ -500,8 +500,6 @@ fn kinds_of(snap: &Snapshot, perms: &[PermId]) -> Vec<KindId> {
     kinds
 }
 
-/// Flattens each role's grants over its closure: one plain grant per permission (the
-/// role's own first), and every guarded grant, both sorted by permission.
 /// How many entries `index_roles` would create (an upper bound: duplicates are removed).
 fn index_size(snap: &Snapshot, own_plain: &[Vec<(PermId, GrantId)>], own_guarded: &[Vec<(PermId, GrantId)>]) -> usize {
     (0..snap.roles.len())
@@ -515,6 +513,8 @@ fn index_size(snap: &Snapshot, own_plain: &[Vec<(PermId, GrantId)>], own_guarded
         .fold(0usize, usize::saturating_add)
 }
 
+/// Flattens each role's grants over its closure: one plain grant per permission (the
+/// role's own first), and every guarded grant, both sorted by permission.
 fn index_roles(snap: &mut Snapshot, own_plain: &[Vec<(PermId, GrantId)>], own_guarded: &[Vec<(PermId, GrantId)>]) {
     let mut plain = Table::default();
     let mut guarded = Table::default();

@@ -294,6 +294,8 @@ impl Snapshot {
             + self.grant_index.heap_bytes()
             + self.perm_index.heap_bytes()
             + self.role_ids.heap_bytes()
+            + self.kind_ids.heap_bytes()
+            + self.kinds.iter().map(|k| k.actions.heap_bytes()).sum::<usize>()
             + self.deny_index.heap_bytes()
             + self.allow_index.heap_bytes()
             + self.grants.capacity() * std::mem::size_of::<GrantRule>()

@@ -83,7 +83,8 @@ impl<T> Table<T> {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct GrantIndex {
     /// `[role, permission, value]`; a role of [`EMPTY`] marks an empty slot. The value is
-    /// a grant id, or [`GUARDED`].
+    /// a plain grant's id, a single guarded grant's id with the [`GUARDED_BY`] bit set, or
+    /// [`GUARDED`] for several guarded grants.
     slots: Vec<[u32; 3]>,
     /// Per permission, `row_words` words of one bit per role: set where the index holds the
     /// pair. Empty when too large; then every lookup probes.
@@ -133,6 +134,7 @@ impl GrantIndex {
         for &(role, perm, held) in entries {
             // Grant ids are below `GUARDED_BY` (`MAX_INDEX_ENTRIES`); a larger one would be a
             // bug, and is masked rather than allowed to read as another kind of value.
+            debug_assert!(!matches!(held, Held::Plain(g) | Held::GuardedBy(g) if g.0 >= GUARDED_BY));
             let value = match held {
                 Held::Plain(g) => g.0 & !GUARDED_BY,
                 Held::GuardedBy(g) => g.0 | GUARDED_BY,
