@@ -240,6 +240,72 @@ fn watch_follows_a_kubernetes_configmap_swap() {
 }
 
 #[test]
+fn watch_follows_a_replaced_directory() {
+    let root = scratch("replaced");
+    let dir = root.join("policies");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a.policy"), format!("{HEAD}{VALID_A}")).unwrap();
+    let (engine, events) = watched_engine(&dir);
+    let _watcher = engine.watch().unwrap();
+    let allowed = |e: &Engine| e.check(&reader_reads()).is_allowed();
+    assert!(allowed(&engine));
+
+    // A deploy that writes the new version beside the old, moves the old away and the new
+    // in: the watched directory is another directory now.
+    let next = root.join("policies.next");
+    std::fs::create_dir_all(&next).unwrap();
+    std::fs::write(next.join("a.policy"), format!("{HEAD}{VALID_B}")).unwrap();
+    std::fs::rename(&dir, root.join("policies.old")).unwrap();
+    std::fs::rename(&next, &dir).unwrap();
+    wait_for(&events, "the directory swap", |e| reloaded(e) && !allowed(&engine));
+
+    // Edits in the new directory are followed, and the old one no longer counts.
+    std::fs::write(dir.join("a.policy"), format!("{HEAD}{VALID_A}")).unwrap();
+    wait_for(&events, "an edit in the new directory", |e| reloaded(e) && allowed(&engine));
+    std::fs::write(root.join("policies.old/a.policy"), format!("{HEAD}{VALID_B}")).unwrap();
+
+    // Deleted and made again.
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a.policy"), format!("{HEAD}{VALID_B}")).unwrap();
+    wait_for(&events, "a directory made again", |e| reloaded(e) && !allowed(&engine));
+    std::fs::write(dir.join("a.policy"), format!("{HEAD}{VALID_A}")).unwrap();
+    wait_for(&events, "an edit in the directory made again", |e| reloaded(e) && allowed(&engine));
+
+    // Files beside the directory are not policy: writing them reloads nothing. (First let
+    // the echoes of the last changes settle: a burst can be reported twice.)
+    while events.recv_timeout(Duration::from_millis(700)).is_ok() {}
+    for i in 0..5 {
+        std::fs::write(root.join("decisions.log"), format!("line {i}\n")).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(events.try_recv().is_err(), "a write beside the watched directory caused a reload");
+}
+
+#[cfg(unix)]
+#[test]
+fn watch_follows_a_directory_link_pointed_elsewhere() {
+    use std::os::unix::fs::symlink;
+    // `current -> v1`, then `current -> v2` by renaming a new link over it (an atomic deploy).
+    let root = scratch("link-swap");
+    for (v, text) in [("v1", VALID_A), ("v2", VALID_B)] {
+        std::fs::create_dir_all(root.join(v)).unwrap();
+        std::fs::write(root.join(v).join("a.policy"), format!("{HEAD}{text}")).unwrap();
+    }
+    symlink("v1", root.join("current")).unwrap();
+    let (engine, events) = watched_engine(&root.join("current"));
+    let _watcher = engine.watch().unwrap();
+    let allowed = |e: &Engine| e.check(&reader_reads()).is_allowed();
+    assert!(allowed(&engine));
+
+    symlink("v2", root.join("current.tmp")).unwrap();
+    std::fs::rename(root.join("current.tmp"), root.join("current")).unwrap();
+    wait_for(&events, "the link swap", |e| reloaded(e) && !allowed(&engine));
+    std::fs::write(root.join("v2/a.policy"), format!("{HEAD}{VALID_A}")).unwrap();
+    wait_for(&events, "an edit in the directory the link points at now", |e| reloaded(e) && allowed(&engine));
+}
+
+#[test]
 fn unchanged_content_is_not_reloaded() {
     let dir = scratch("unchanged");
     std::fs::write(dir.join("p.policy"), format!("{HEAD}{VALID_A}")).unwrap();
