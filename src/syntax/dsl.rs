@@ -3,6 +3,7 @@
 //! The generated parser's types (`Pair`, `Rule`) stay inside this module.
 
 use super::ast::*;
+use super::scan::{Piece, pieces};
 use crate::diagnostic::{Diagnostic, ErrorKind};
 use crate::source::{SourceId, Span};
 use pest::Parser as _;
@@ -490,30 +491,13 @@ fn is_keyword(rule: Rule) -> bool {
 /// The length of `text` without the whitespace and comments that end it.
 fn significant_len(text: &str) -> usize {
     let mut end = 0;
-    let (mut in_string, mut in_comment, mut escaped) = (false, false, false);
-    for (i, c) in text.char_indices() {
-        let line_end = c == '\n' || c == '\r';
-        if in_comment {
-            in_comment = !line_end;
-            continue;
+    for (i, piece) in pieces(text) {
+        match piece {
+            Piece::Code(' ' | '\t' | '\n' | '\r') => {}
+            Piece::Code(c) => end = i + c.len_utf8(),
+            Piece::Str { end: e } => end = e,
+            Piece::Comment { .. } => {}
         }
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' || line_end {
-                in_string = false;
-            }
-        } else if c == '#' {
-            in_comment = true;
-            continue;
-        } else if c == '"' {
-            in_string = true;
-        } else if matches!(c, ' ' | '\t') || line_end {
-            continue;
-        }
-        end = i + c.len_utf8();
     }
     end
 }
@@ -530,45 +514,25 @@ fn next_char_end(text: &str, at: usize) -> usize {
 /// grows longer than `limit`, skipping strings and comments. It runs before the
 /// recursive parser, which must never see deeper input.
 pub(crate) fn nesting_violation(text: &str, limit: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut nots = 0usize;
-    let mut in_string = false;
-    let mut in_comment = false;
-    let mut escaped = false;
-    for (i, c) in text.char_indices() {
-        // Line ends as the grammar has them: `\n`, `\r\n` or a lone `\r`.
-        let line_end = c == '\n' || c == '\r';
-        if in_comment {
-            in_comment = !line_end;
-        } else if in_string {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' || line_end {
-                in_string = false;
-            }
-        } else {
-            match c {
-                '#' => in_comment = true,
-                '"' => in_string = true,
-                '(' | '[' | '{' => {
-                    depth += 1;
-                    if depth > limit {
-                        return Some(i);
-                    }
+    let (mut depth, mut nots) = (0usize, 0usize);
+    for (i, piece) in pieces(text) {
+        match piece {
+            Piece::Code('(' | '[' | '{') => {
+                depth += 1;
+                if depth > limit {
+                    return Some(i);
                 }
-                ')' | ']' | '}' => depth = depth.saturating_sub(1),
-                '!' => {
-                    nots += 1;
-                    if nots > limit {
-                        return Some(i);
-                    }
-                    continue;
-                }
-                c if c.is_whitespace() => continue,
-                _ => {}
             }
+            Piece::Code(')' | ']' | '}') => depth = depth.saturating_sub(1),
+            Piece::Code('!') => {
+                nots += 1;
+                if nots > limit {
+                    return Some(i);
+                }
+                continue;
+            }
+            Piece::Code(c) if c.is_whitespace() => continue,
+            _ => {}
         }
         nots = 0;
     }

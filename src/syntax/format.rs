@@ -10,6 +10,7 @@
 use super::ast::*;
 use super::dsl::quote;
 use super::print::{expr_to_string, operator_chain, perm_ref, type_name};
+use super::scan::{Piece, pieces};
 
 /// A comment in the source: where it starts, its text, and whether code precedes it on
 /// its line.
@@ -22,34 +23,15 @@ struct Comment<'a> {
 /// The comments of a DSL text (outside string literals), in order.
 fn comments(text: &str) -> Vec<Comment<'_>> {
     let mut out = Vec::new();
-    let (mut in_string, mut escaped) = (false, false);
     let mut line_start = 0;
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        if in_string {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' | '\n' | '\r' => in_string = false,
-                _ => {}
-            }
-            if c == '\n' || c == '\r' {
-                line_start = i + 1;
-            }
-            continue;
-        }
-        match c {
-            '"' => in_string = true,
-            '\n' | '\r' => line_start = i + 1,
-            '#' => {
-                let end = text[i..].find(['\n', '\r']).map_or(text.len(), |n| i + n);
+    for (i, piece) in pieces(text) {
+        match piece {
+            Piece::Code('\n' | '\r') => line_start = i + 1,
+            Piece::Comment { end } => {
                 let trailing = !text[line_start..i].trim().is_empty();
                 out.push(Comment { offset: i, text: text[i..end].trim_end(), trailing });
-                while chars.peek().is_some_and(|(j, _)| *j < end) {
-                    chars.next();
-                }
             }
-            _ => {}
+            Piece::Code(_) | Piece::Str { .. } => {}
         }
     }
     out

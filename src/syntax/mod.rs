@@ -4,6 +4,7 @@ pub mod ast;
 mod dsl;
 mod format;
 pub(crate) mod print;
+mod scan;
 mod yaml;
 
 pub(crate) use dsl::quote;

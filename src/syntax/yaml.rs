@@ -4,6 +4,7 @@
 
 use super::ast::*;
 use super::dsl::{Converter, Placement};
+use super::scan::{Piece, pieces};
 use crate::diagnostic::{Diagnostic, ErrorKind};
 use crate::source::{SourceId, Span};
 use serde::Deserialize;
@@ -219,17 +220,7 @@ fn location_span(source: SourceId, text: &str, loc: &serde_saphyr::Location) -> 
 
 /// Whether a condition's text has a `#` outside string literals.
 fn has_comment(text: &str) -> bool {
-    let (mut in_string, mut escaped) = (false, false);
-    for c in text.chars() {
-        match (in_string, escaped, c) {
-            (true, true, _) => escaped = false,
-            (true, false, '\\') => escaped = true,
-            (true, false, '"') | (false, _, '"') => in_string = !in_string,
-            (false, _, '#') => return true,
-            _ => {}
-        }
-    }
-    false
+    pieces(text).any(|(_, piece)| matches!(piece, Piece::Comment { .. }))
 }
 
 struct Lower<'a> {
