@@ -18,6 +18,7 @@ pub mod server;
 mod source;
 pub mod syntax;
 mod testing;
+mod walk;
 
 pub use compile::{
     AttrRef, Counts, GrantId, HeldPermission, KindId, PermId, PolicyId, RoleId, Snapshot, Version, compile,

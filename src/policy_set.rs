@@ -6,6 +6,7 @@ use crate::limits::Limits;
 use crate::lint::{LintConfig, lint};
 use crate::source::Sources;
 use crate::syntax::{self, ast::PolicyFile};
+use crate::walk::Step;
 use std::path::Path;
 
 /// The source files of a policy set, before compilation.
@@ -55,13 +56,14 @@ impl PolicySet {
     }
 
     /// Adds a policy file, or every policy file under a directory (recursively, in name
-    /// order): `*.policy`, `*.yaml` and `*.yml`, except policy tests (`*.test.yaml`,
-    /// `*.test.yml`) and entries whose names start with `.`. Problems reading files are
+    /// order, entering each directory once whatever links lead to it): `*.policy`, `*.yaml`
+    /// and `*.yml`, except policy tests (`*.test.yaml`, `*.test.yml`) and entries whose
+    /// names start with `.`. Problems reading files are
     /// reported when compiling.
     pub fn add_path(&mut self, path: impl AsRef<Path>) -> &mut Self {
         let path = path.as_ref();
         match std::fs::metadata(path) {
-            Ok(meta) if meta.is_dir() => self.add_dir(path, 0, &mut Vec::new()),
+            Ok(meta) if meta.is_dir() => self.add_dir(path),
             Ok(_) => self.add_file(path),
             Err(e) => self.io_problem(path, &e),
         }
@@ -73,42 +75,30 @@ impl PolicySet {
         self.problems.push(Diagnostic::unlocated(kind));
     }
 
-    /// Adds a directory's policy files. `visited` holds the canonical directories on the
-    /// current path, so that a symbolic link back up the tree is not followed in a loop.
-    fn add_dir(&mut self, dir: &Path, depth: usize, visited: &mut Vec<std::path::PathBuf>) {
-        if depth > 32 {
-            let what = format!("directory depth under `{}`", dir.display());
-            self.problems.push(Diagnostic::unlocated(ErrorKind::Limit { what, limit: 32 }));
-            return;
-        }
-        let Ok(canonical) = std::fs::canonicalize(dir) else { return };
-        if visited.contains(&canonical) {
-            return;
-        }
-        visited.push(canonical);
-        let entries = match std::fs::read_dir(dir) {
-            Ok(entries) => entries,
-            Err(e) => return self.io_problem(dir, &e),
-        };
-        let mut paths: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
-        paths.sort();
-        for path in paths {
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            if name.starts_with('.') {
-                continue;
+    /// Adds the policy files under a directory ([`crate::walk`]: name order, each directory
+    /// once, at most 32 levels), up to the limit on the number of files.
+    fn add_dir(&mut self, dir: &Path) {
+        crate::walk::walk_dir(dir, false, &mut |step| match step {
+            Step::File(path, name) if is_policy_file(name) => {
+                if self.sources.len() >= self.limits.max_files {
+                    let what = "number of policy files".to_owned();
+                    self.problems.push(Diagnostic::unlocated(ErrorKind::Limit { what, limit: self.limits.max_files }));
+                    return false;
+                }
+                self.add_file(path);
+                true
             }
-            if self.sources.len() >= self.limits.max_files {
-                let what = "number of policy files".to_owned();
-                self.problems.push(Diagnostic::unlocated(ErrorKind::Limit { what, limit: self.limits.max_files }));
-                break;
+            Step::File(..) | Step::Dir(_) => true,
+            Step::Unreadable(path, e) => {
+                self.io_problem(path, e);
+                true
             }
-            if path.is_dir() {
-                self.add_dir(&path, depth + 1, visited);
-            } else if is_policy_file(&name) {
-                self.add_file(&path);
+            Step::TooDeep(path) => {
+                let what = format!("directory depth under `{}`", path.display());
+                self.problems.push(Diagnostic::unlocated(ErrorKind::Limit { what, limit: crate::walk::MAX_DEPTH }));
+                true
             }
-        }
-        visited.pop();
+        });
     }
 
     fn add_file(&mut self, path: &Path) {

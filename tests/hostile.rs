@@ -143,3 +143,27 @@ fn symlink_loops_and_special_files_do_not_hang_the_loader() {
     assert!(records[0].message.contains("zero.policy") && records[0].message.contains("not a regular file"));
     assert_eq!(set.sources().len(), 1, "the loops are not followed");
 }
+
+/// A directory reached by two links is loaded once, the first time (in name order); a
+/// fan of links that reaches one directory by 2^30 paths is walked in a moment.
+#[cfg(unix)]
+#[test]
+fn a_directory_reached_by_many_links_is_loaded_once() {
+    use std::os::unix::fs::symlink;
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile-fan");
+    let _ = std::fs::remove_dir_all(&dir);
+    for level in 0..=30 {
+        std::fs::create_dir_all(dir.join(format!("d{level}"))).unwrap();
+    }
+    for level in 0..30 {
+        symlink(format!("../d{}", level + 1), dir.join(format!("d{level}/x"))).unwrap();
+        symlink(format!("../d{}", level + 1), dir.join(format!("d{level}/y"))).unwrap();
+    }
+    std::fs::write(dir.join("d30/p.policy"), "resource a { actions: b }\n").unwrap();
+    let mut set = PolicySet::new();
+    set.add_path(dir.join("d0"));
+    assert!(set.compile().is_ok(), "no duplicate declarations");
+    let names: Vec<String> = set.sources().iter().map(|(_, s)| s.name().to_owned()).collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert!(names[0].ends_with(&format!("d0{}/p.policy", "/x".repeat(30))), "{names:?}");
+}

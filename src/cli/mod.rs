@@ -333,21 +333,21 @@ fn color_stderr() -> bool {
 
 /// The files named by `paths`, and under the directories among them (recursively, in name
 /// order) the files whose name `keep` accepts; entries starting with `.` are skipped.
-/// Symbolic links are followed, but never into a directory already on the way down, and
-/// no deeper than 32 levels, so a link loop cannot hang a command.
+/// Symbolic links are followed, but each directory is entered once and no deeper than 32
+/// levels, so links cannot hang a command: the library's loader walks the same way (its
+/// walker is private to the library, which this binary only uses through its API).
 fn files_under(paths: &[PathBuf], keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
     fn walk(
         dir: &std::path::Path,
         depth: usize,
-        on_path: &mut Vec<PathBuf>,
+        seen: &mut std::collections::HashSet<PathBuf>,
         keep: &dyn Fn(&str) -> bool,
         out: &mut Vec<PathBuf>,
     ) {
         let Ok(real) = std::fs::canonicalize(dir) else { return };
-        if depth > 32 || on_path.contains(&real) {
+        if depth > 32 || !seen.insert(real) {
             return;
         }
-        on_path.push(real);
         let mut entries: Vec<PathBuf> =
             std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()).collect();
         entries.sort();
@@ -357,17 +357,16 @@ fn files_under(paths: &[PathBuf], keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
                 continue;
             }
             if e.is_dir() {
-                walk(&e, depth + 1, on_path, keep, out);
+                walk(&e, depth + 1, seen, keep, out);
             } else if keep(&name) {
                 out.push(e);
             }
         }
-        on_path.pop();
     }
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
-            walk(p, 0, &mut Vec::new(), &keep, &mut out);
+            walk(p, 0, &mut Default::default(), &keep, &mut out);
         } else {
             out.push(p.clone());
         }

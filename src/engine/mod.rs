@@ -414,24 +414,23 @@ impl Engine {
     /// The latest modification time of the policy paths and everything under them
     /// (following links, but never into a directory already visited).
     fn newest_change(&self) -> Option<SystemTime> {
-        fn walk(path: &std::path::Path, depth: usize, seen: &mut Vec<PathBuf>, newest: &mut Option<SystemTime>) {
-            let Ok(meta) = std::fs::metadata(path) else { return };
-            if let Ok(t) = meta.modified() {
-                *newest = (*newest).max(Some(t));
-            }
-            if meta.is_dir() && depth < 32 {
-                match std::fs::canonicalize(path) {
-                    Ok(real) if !seen.contains(&real) => seen.push(real),
-                    _ => return,
-                }
-                for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
-                    walk(&entry.path(), depth + 1, seen, newest);
-                }
-            }
-        }
-        let (mut seen, mut newest) = (Vec::new(), None);
+        let mut newest = None;
+        let mut note = |path: &std::path::Path| {
+            let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+            newest = newest.max(modified);
+        };
         for p in &self.inner.paths {
-            walk(p, 0, &mut seen, &mut newest);
+            if p.is_dir() {
+                // Hidden entries too: a ConfigMap swaps its `..data` link.
+                crate::walk::walk_dir(p, true, &mut |step| {
+                    if let crate::walk::Step::Dir(path) | crate::walk::Step::File(path, _) = step {
+                        note(path);
+                    }
+                    true
+                });
+            } else {
+                note(p);
+            }
         }
         newest
     }
