@@ -84,8 +84,7 @@ impl Snapshot {
 
     fn perm_id(&self, permission: &str) -> Option<PermId> {
         let (kind, action) = permission.split_once(':')?;
-        let kind = self.kind_ids.get(kind)?;
-        self.kinds[kind.index()].actions.get(action).copied()
+        self.perm_index.get(kind, action)
     }
 
     /// Who can do `permission` (`kind:action`): every role holding it, with the path and

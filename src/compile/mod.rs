@@ -561,12 +561,9 @@ fn grant_index(snap: &Snapshot) -> GrantIndex {
 /// The name lookups of the check path: the (kind, action) pairs, and the role names laid
 /// out again now that all are in.
 fn index_names(snap: &mut Snapshot) {
-    let mut pairs = Vec::with_capacity(snap.perms.len());
-    for (name, &kind) in snap.kind_ids.keys().zip(snap.kind_ids.values()) {
-        let actions = &snap.kinds[kind.index()].actions;
-        pairs.extend(actions.keys().zip(actions.values()).map(|(a, &perm)| (name.into(), a.into(), perm)));
-    }
-    snap.perm_index = PermIndex::new(pairs);
+    let pairs = snap.perms.iter().enumerate();
+    let pairs = pairs.map(|(i, p)| (snap.kinds[p.kind.index()].name.clone(), p.action.clone(), PermId::from_index(i)));
+    snap.perm_index = PermIndex::new(pairs.collect());
     snap.role_ids.settle();
 }
 
